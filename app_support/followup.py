@@ -1,0 +1,124 @@
+"""Follow-up questions that lean on the previous one ("and what about West Yorkshire?").
+
+Pure: the previous question is reused with the new subject. The phrase in the previous question
+that names a letter is found by matching against the letters' own metadata (sender, role,
+organisation and the place/organisation names inside them), never a hard-coded list; failing that
+a trailing "in <Place>" is replaced, and failing that " in <X>" is appended.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+MAX_FOLLOW_UP_WORDS = 8
+
+_LEADS = [
+    r"(?:and\s+|but\s+|ok(?:ay)?,?\s+|so\s+)?(?:what|how)\s+about\s+(?:for\s+|in\s+)?",
+    r"(?:and\s+)?(?:the\s+)?same\s+(?:question\s+)?(?:for|in|about|with)\s+",
+    r"(?:and\s+)?(?:what|how)\s+(?:of|for)\s+",
+    r"and\s+(?:in|for|at|from|by|with)\s+",
+    r"and\s+(?:for\s+)?",
+]
+_FOLLOW_UP = re.compile(r"^\s*(?:" + "|".join(_LEADS) + r")(?P<subject>.+?)\s*[?.!]*\s*$", re.I)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&-]*")
+_SMALL = {"of", "for", "and", "the", "&", "in", "on", "to"}
+_GENERIC = {"police", "policing", "crime", "commissioner", "office", "mayor", "deputy", "authority", "combined",
+            "criminal", "justice", "the", "and", "of", "for", "home", "secretary", "baroness", "mr", "mrs", "ms",
+            "dr", "obe", "mbe", "cbe", "rt", "hon", "service", "force", "council", "chief", "constable"}
+_TRAILING_PLACE = re.compile(r"\b(?P<prep>in|for|at|from|by)\s+(?:the\s+)?(?P<name>[A-Z][\w'’&-]*(?:\s+(?:of\s+|and\s+|&\s+)?"
+                             r"[A-Z][\w'’&-]*)*)(?=\s*[?.!]*\s*$)")
+
+
+def _phrases_from(value: str) -> set[str]:
+    """The whole field plus every run of capitalised words in it ("West Yorkshire",
+    "Greater Manchester Combined Authority", "Mark Burns-Williamson"), minus generic words."""
+    out = {value.strip()}
+    words = [m.group(0) for m in _WORD.finditer(value)]
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for w in words:
+        if w[:1].isupper() or (current and w.lower() in _SMALL and w.lower() not in ("the",)):
+            current.append(w)
+        else:
+            if current:
+                runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    for run in runs:
+        while run and run[-1].lower() in _SMALL:
+            run = run[:-1]
+        for i in range(len(run)):
+            for j in range(i + 1, len(run) + 1):
+                gram = run[i:j]
+                if gram[0].lower() in _SMALL or gram[-1].lower() in _SMALL:
+                    continue
+                if all(g.lower() in _GENERIC for g in gram):
+                    continue
+                out.add(" ".join(gram))
+    return {p for p in out if len(p) >= 3}
+
+
+def letter_phrases(metadata: Iterable[object]) -> list[str]:
+    """Candidate letter-naming phrases from metadata objects/dicts (sender, role, organisation),
+    longest first."""
+    phrases: set[str] = set()
+    for m in metadata:
+        for name in ("sender", "role", "organisation"):
+            value = m.get(name) if isinstance(m, dict) else getattr(m, name, None)
+            if value:
+                phrases |= _phrases_from(str(value))
+    return sorted(phrases, key=lambda p: (-len(p), p))
+
+
+def split_follow_up(question: str) -> str | None:
+    """The new subject of a short follow-up ("and what about Greater Manchester?" → "Greater Manchester")."""
+    text = " ".join(question.split())
+    if not text or len(text.split()) > MAX_FOLLOW_UP_WORDS:
+        return None
+    m = _FOLLOW_UP.match(text)
+    if not m:
+        return None
+    subject = m.group("subject").strip(" ,;:")
+    if not subject or not re.search(r"[A-Za-z]", subject):
+        return None
+    # "and who signed it?" is a new question, not a subject
+    if re.match(r"(?i)(who|what|when|where|why|how|which|is|are|was|were|does|did|do|can|could|has|have)\b", subject):
+        return None
+    return subject
+
+
+def _find(phrase: str, text: str) -> re.Match | None:
+    return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", text, re.I)
+
+
+def resolve_follow_up(question: str, previous_question: str | None, names: Iterable[str] = ()) -> str:
+    """The question to ask: `question` itself unless it is a short follow-up of
+    `previous_question`, in which case the previous question with the new subject.
+
+    `names`: letter-naming phrases (see `letter_phrases`), matched in the previous question.
+    """
+    if not previous_question or not previous_question.strip():
+        return question
+    subject = split_follow_up(question)
+    if subject is None:
+        return question
+    previous = " ".join(previous_question.split())
+    subject = re.sub(r"^(?i:the)\s+(?=[A-Z])", "", subject)
+    # 1. a phrase naming a letter (from the letters' metadata), longest first
+    best = None
+    for phrase in sorted(set(names), key=lambda p: (-len(p), p)):
+        found = _find(phrase, previous)
+        if found and (best is None or found.end() - found.start() > best.end() - best.start()):
+            best = found
+    if best is not None:
+        return previous[:best.start()] + subject + previous[best.end():]
+    # 2. a trailing "in <Place>"
+    m = _TRAILING_PLACE.search(previous)
+    if m:
+        return previous[:m.start("name")] + subject + previous[m.end("name"):]
+    # 3. append
+    body = previous.rstrip(" ?.!")
+    mark = previous[len(body):].strip() or "?"
+    prep = "" if re.match(r"(?i)(in|for|at|from|by)\s", subject) else "in "
+    return f"{body} {prep}{subject}{mark[:1]}"

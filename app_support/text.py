@@ -1,0 +1,132 @@
+"""Safe Markdown rendering of untrusted letter text (no HTML is ever passed through).
+
+Every character Markdown, Streamlit's directives (``:orange[...]``), emoji shortcodes, LaTeX (``$``)
+or HTML could interpret is backslash-escaped, so a letter containing ``<script>``, ``**x**`` or
+``[link](url)`` is shown literally. Highlights are added *after* escaping, with Streamlit's
+``:orange-background[...]`` directive.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# CommonMark lets every ASCII punctuation character be backslash-escaped; escape all the ones that
+# mean something to Markdown, GFM tables/strikethrough, remark-math, directives or HTML.
+_SPECIAL = set("\\`*_{}[]()#+-.!|~$<>:=&^\"'@")
+_ESCAPE_RE = re.compile("[" + re.escape("".join(sorted(_SPECIAL))) + "]")
+
+
+def escape_markdown(text: str) -> str:
+    """Escape `text` so st.markdown shows it literally; newlines become hard line breaks."""
+    text = "" if text is None else str(text)
+    text = _ESCAPE_RE.sub(lambda m: "\\" + m.group(0), text)
+    text = text.replace("\t", " ").replace("\r\n", "\n").replace("\r", "\n")
+    lines = []
+    for line in text.split("\n"):
+        # leading spaces would start an indented code block; keep the words, drop the indent
+        lines.append(line.lstrip(" "))
+    return "  \n".join(lines)
+
+
+def escape_inline(text: str) -> str:
+    """Escape for a single-line context (captions, labels): newlines become spaces."""
+    return escape_markdown(" ".join(("" if text is None else str(text)).split()))
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    style: str  # "plain" | "quote" | "key"
+
+
+_STYLE = {"quote": "blue-background", "key": "orange-background"}
+
+
+def render_segments(segments: list[Segment]) -> str:
+    """Markdown for consecutive segments; styled ones wrapped per line in a background directive."""
+    out = []
+    for seg in segments:
+        if seg.style == "plain" or not seg.text.strip():
+            out.append(escape_markdown(seg.text))
+            continue
+        pieces = []
+        for line in seg.text.replace("\r\n", "\n").split("\n"):
+            stripped = line.strip()
+            if not stripped:
+                pieces.append(escape_markdown(line))
+                continue
+            lead = line[: len(line) - len(line.lstrip())]
+            trail = line[len(line.rstrip()):]
+            pieces.append(" " * bool(lead) + f":{_STYLE[seg.style]}[{escape_markdown(stripped)}]"
+                          + " " * bool(trail))
+        out.append("  \n".join(pieces))
+    return "".join(out)
+
+
+def highlight_quote(quote: str, char_start: int, answer_start: int, answer_end: int) -> str:
+    """The quoted sentence with its key span highlighted: quote[:a] + highlight + quote[b:]."""
+    a = max(0, min(len(quote), answer_start - char_start))
+    b = max(a, min(len(quote), answer_end - char_start))
+    return render_segments([Segment(quote[:a], "plain"), Segment(quote[a:b], "key"), Segment(quote[b:], "plain")])
+
+
+def _cut_before(text: str, start: int, radius: int) -> int:
+    """Where context before `start` begins: `radius` characters back, moved to a word boundary."""
+    begin = max(0, start - radius)
+    if begin > 0:
+        space = text.find(" ", begin, start)
+        newline = text.find("\n", begin, start)
+        cands = [c for c in (space, newline) if c >= 0]
+        if cands:
+            begin = min(cands) + 1
+    return begin
+
+
+def _cut_after(text: str, end: int, radius: int) -> int:
+    stop = min(len(text), end + radius)
+    if stop < len(text):
+        space = text.rfind(" ", end, stop)
+        if space > end:
+            stop = space
+    return stop
+
+
+def passage_in_context(text: str, char_start: int, char_end: int, answer_start: int | None = None,
+                       answer_end: int | None = None, radius: int = 400) -> str:
+    """Markdown: `radius` characters before and after the cited passage, the passage highlighted
+    (blue) and its key span (orange)."""
+    char_start = max(0, min(len(text), char_start))
+    char_end = max(char_start, min(len(text), char_end))
+    begin = _cut_before(text, char_start, radius)
+    stop = _cut_after(text, char_end, radius)
+    segments = [Segment(text[begin:char_start], "plain")]
+    if answer_start is not None and answer_end is not None and char_start <= answer_start <= answer_end <= char_end:
+        segments += [Segment(text[char_start:answer_start], "quote"), Segment(text[answer_start:answer_end], "key"),
+                     Segment(text[answer_end:char_end], "quote")]
+    else:
+        segments.append(Segment(text[char_start:char_end], "quote"))
+    segments.append(Segment(text[char_end:stop], "plain"))
+    prefix = "… " if begin > 0 else ""
+    suffix = " …" if stop < len(text) else ""
+    return prefix + render_segments(segments) + suffix
+
+
+def paragraph_after(text: str, end: int, limit: int = 300) -> str:
+    """The rest of the paragraph after a quote (up to `limit` characters), for a little context."""
+    stop = text.find("\n\n", end)
+    stop = len(text) if stop < 0 else stop
+    line_end = text.find("\n", end)
+    if 0 <= line_end < stop and text[end:line_end].strip() == "":
+        return ""
+    rest = text[end:stop].strip()
+    if len(rest) > limit:
+        cut = rest.rfind(" ", 0, limit)
+        rest = rest[: cut if cut > 0 else limit] + " …"
+    return rest
+
+
+def confidence_label(confidence: float) -> str:
+    """"High (0.95)" / "Medium (0.70)" / "Low (0.40)"."""
+    value = max(0.0, min(1.0, float(confidence)))
+    level = "High" if value >= 0.8 else "Medium" if value >= 0.6 else "Low"
+    return f"{level} ({value:.2f})"

@@ -1,0 +1,1 @@
+"""Benchmark helpers for Letters QA (synthetic corpora for scale tests)."""

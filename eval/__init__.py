@@ -1,0 +1,1 @@
+"""Question benchmark for Letters QA: gold data, validation and command line."""

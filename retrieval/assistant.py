@@ -1,0 +1,269 @@
+"""The question-answering API the app, the CLI and the benchmark share.
+
+    assistant = Assistant.load(index_dir)          # model and index load once
+    answer = assistant.ask("What grants does the SCF offer?", filters=Filters(...))
+    answers = assistant.compare("Who attends Channel panels?")   # one per letter
+
+Safe to call from several threads at once: the index is read-only, SQLite connections are per
+thread, and the embedding model's tokenizer is guarded by a lock.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import Embedder
+from index.lexical import STOP_WORDS, tokens, words
+from index.metadata import DATE_PATTERNS
+from index.settings import Settings
+from index.store import DocumentRecord, IndexReader, IndexUnavailable
+
+from .extraction import (ConfidenceFeatures, SentenceEvidence, clip_words, confidence, letter_field, overlap,
+                         question_type, score_sentences, tighten)
+from .names import named_documents
+from .records import Answer, Citation, Passage
+from .search import Filters, Hit, HybridSearcher
+
+log = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 1000
+CANDIDATE_PASSAGES = 6
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as it is; the message tells the user what to do."""
+
+
+def check_question(question: object) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = " ".join(question.split())
+    if not text:
+        raise QuestionError("the question is empty; type a question about the letters")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(text):,} characters long; please keep it under "
+                            f"{MAX_QUESTION_CHARS:,} (one question at a time)")
+    if not re.search(r"[A-Za-z]{2,}", text):
+        raise QuestionError("the question has no words in it; ask something like 'Who signed the letter?'")
+    return text
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    evidence: SentenceEvidence
+    name_weight: float
+
+
+class Assistant:
+    def __init__(self, reader: IndexReader, settings: Settings, embedder: Embedder | None = None,
+                 weights: dict | None = None):
+        self.reader = reader
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
+        self.searcher = HybridSearcher(reader, settings)
+        self.weights = weights
+        self._encode_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> "Assistant":
+        """Open the index (checking it was built with the configured model) and load the model."""
+        settings = settings or Settings.from_env()
+        if index_dir is not None:
+            settings = settings.replace(index_dir=index_dir)
+        reader = IndexReader.open(settings.index_dir, settings.model)
+        from .calibration import load_weights
+
+        assistant = cls(reader, settings, weights=load_weights())
+        dim = assistant.embedder.dimension
+        if dim != reader.manifest.get("dimension"):
+            raise IndexUnavailable(f"index has dimension {reader.manifest.get('dimension')} but the model gives {dim}; "
+                                   f"rebuild it with: python -m index build --rebuild --index-dir {settings.index_dir}")
+        reader.dense, reader.bm25  # load both search structures now, not on the first question
+        return assistant
+
+    def with_settings(self, **changes) -> "Assistant":
+        """The same loaded index and model under other settings (for ablations and baselines)."""
+        return Assistant(self.reader, self.settings.replace(**changes), self.embedder, self.weights)
+
+    @property
+    def documents(self) -> list[DocumentRecord]:
+        return self.reader.documents
+
+    def embed(self, question: str) -> np.ndarray:
+        with self._encode_lock:
+            return self.embedder.encode_query(question)
+
+    # --- public API -----------------------------------------------------------------------------
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        text = check_question(question)
+        self._check_language(text)
+        return self._answer(text, self.embed(text), filters, k or self.settings.k, use_names=True)
+
+    def compare(self, question: str, filters: Filters | None = None, max_letters: int = 25) -> list[Answer]:
+        """One answer (or abstention) per letter, best answered first."""
+        text = check_question(question)
+        self._check_language(text)
+        vector = self.embed(text)
+        letters = [d for d in self.documents if filters is None or filters.admits(d)]
+        if len(letters) > max_letters:
+            hits = self.searcher.search(text, vector, max_letters * 8, filters)
+            wanted = list(dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits))[:max_letters]
+            letters = [self.documents[o] for o in wanted]
+        answers = []
+        for doc in letters:
+            answer = self._answer(text, vector, Filters(sources=(doc.source,)), self.settings.k, use_names=False)
+            answers.append(_with_letter(answer, doc.source))
+        return sorted(answers, key=lambda a: (a.abstained, -a.confidence))
+
+    # --- internals ------------------------------------------------------------------------------
+    def _check_language(self, text: str) -> None:
+        """Gibberish or another language: no English function word and no word the letters use."""
+        found = words(text)
+        vocab = self.reader.bm25.vocab_dict
+        if any(w in STOP_WORDS for w in found) or any(t in vocab for t in tokens(text)):
+            return
+        raise QuestionError("the question does not look like English words the letters use; "
+                            "please ask in English, e.g. 'What did West Yorkshire say about training?'")
+
+    def _answer(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, use_names: bool) -> Answer:
+        settings = self.settings
+        kind = question_type(question)
+        boosts: dict[int, float] = {}
+        if use_names and settings.use_name_matching:
+            allowed = [d for d in self.documents if filters is None or filters.admits(d)]
+            boosts = named_documents(question, allowed)
+        hits = self.searcher.search(question, vector, max(k, CANDIDATE_PASSAGES), filters,
+                                    {o: settings.name_boost * w for o, w in boosts.items()},
+                                    arms=settings.arms)
+        passages = tuple(self._passage(h) for h in hits[:k])
+        if not hits:
+            return Answer(question, None, True, 0.0, (), passages, kind,
+                          reason="no passage in the letters shares words or meaning with the question")
+
+        field = letter_field(question) if settings.use_answer_types else None
+        if field:
+            doc = self.documents[max(boosts, key=boosts.get)] if boosts else \
+                self.documents[int(self.reader.chunk_doc[hits[0].row])]
+            found = self._letter_field_answer(question, field, doc, passages)
+            if found is not None:
+                return found
+
+        candidates = self._candidates(hits[:CANDIDATE_PASSAGES], vector, boosts)
+        scored = score_sentences(question, kind, [c.evidence for c in candidates], settings.use_answer_types)
+        if not scored:
+            return Answer(question, None, True, 0.0, (), passages, kind, reason="no sentence to quote")
+        weight_of = {c.evidence.key: c.name_weight for c in candidates}
+        scored.sort(key=lambda s: -(s.score + 0.2 * weight_of[s.evidence.key]))
+        best = scored[0]
+        q_tokens = tokens(question)
+        typed_question = settings.use_answer_types and kind not in ("description", "reason")
+        vocab = self.reader.bm25.vocab_dict
+        features = ConfidenceFeatures(
+            similarity=best.evidence.similarity,
+            sentence_overlap=best.lexical,
+            passage_overlap=overlap(q_tokens, passages[0].text) if passages else 0.0,
+            typed=best.typed,
+            type_missing=typed_question and not any(s.typed for s in scored),
+            unknown=sum(1 for t in set(q_tokens) if t not in vocab) / max(1, len(set(q_tokens))),
+        )
+        score = confidence(features, self.weights)
+        citations = [self._citation(best.evidence, question, kind, best.score)]
+        seen_docs = {best.evidence.doc_ordinal}
+        for other in scored[1:]:
+            if len(citations) >= 3:
+                break
+            if other.evidence.doc_ordinal not in seen_docs and other.evidence.similarity >= 0.45 \
+                    and other.score >= best.score - 0.2:
+                citations.append(self._citation(other.evidence, question, kind, other.score))
+                seen_docs.add(other.evidence.doc_ordinal)
+        if score < settings.abstain_threshold:
+            return Answer(question, None, True, score, (), passages, kind,
+                          reason="the letters do not clearly answer this; the closest passages are shown",
+                          signals=features.as_dict())
+        top = citations[0]
+        answer_text = self.reader.text(top.doc_id)[top.answer_start:top.answer_end]
+        return Answer(question, answer_text, False, score, tuple(citations), passages, kind,
+                      signals=features.as_dict())
+
+    def _candidates(self, hits: list[Hit], vector: np.ndarray, boosts: dict[int, float]) -> list[_Candidate]:
+        chunks = self.reader.chunks([h.row for h in hits])
+        texts: dict[int, str] = {}
+        out: dict[int, _Candidate] = {}
+        sentence_vectors = self.reader.sentence_vectors
+        for rank, chunk in enumerate(chunks, start=1):
+            doc = self.documents[chunk.doc_ordinal]
+            text = texts.setdefault(chunk.doc_ordinal, self.reader.text(doc.doc_id))
+            rows = self.reader.sentences(chunk.sentence_first, chunk.sentence_last)
+            similarities = np.asarray(sentence_vectors[[r.row for r in rows]]) @ vector if rows else []
+            for row, similarity in zip(rows, similarities):
+                # a sentence split across chunks is still one sentence; keep the best rank it has
+                if row.row in out or row.start < chunk.char_start - 1 and row.end <= chunk.char_start:
+                    continue
+                out[row.row] = _Candidate(SentenceEvidence(row.row, row.doc_ordinal, row.start, row.end,
+                                                           text[row.start:row.end], float(similarity), rank,
+                                                           row.boilerplate), boosts.get(row.doc_ordinal, 0.0))
+        return list(out.values())
+
+    def _passage(self, hit: Hit) -> Passage:
+        chunk = self.reader.chunks([hit.row])[0]
+        doc = self.documents[chunk.doc_ordinal]
+        return Passage(doc.doc_id, doc.source, chunk.chunk_id, chunk.char_start, chunk.char_end, chunk.text,
+                       hit.score, hit.row)
+
+    def _citation(self, evidence: SentenceEvidence, question: str, kind: str, score: float) -> Citation:
+        doc = self.documents[evidence.doc_ordinal]
+        start, end = tighten(evidence.text, kind, question, self.settings.use_answer_types)
+        start, end = clip_words(evidence.text, start, end)
+        return Citation(doc.doc_id, doc.source, doc.metadata.title, evidence.start, evidence.end, evidence.text,
+                        score, evidence.start + start, evidence.start + end, doc.metadata.sender,
+                        doc.metadata.date, doc.page_at(evidence.start))
+
+    def _letter_field_answer(self, question: str, field: str, doc: DocumentRecord,
+                             passages: tuple[Passage, ...]) -> Answer | None:
+        """Answer "who wrote / to whom / when was it sent / what reference" from the letter's own
+        signature, salutation, date line or reference line, located in its text."""
+        text = self.reader.text(doc.doc_id)
+        span = locate_field(text, field, doc)
+        if span is None:
+            return None
+        start, end = span
+        sentences = self.reader.document_sentences(doc.ordinal)
+        holder = next((s for s in sentences if s.start <= start and end <= s.end), None)
+        quote_start, quote_end = (holder.start, holder.end) if holder else (start, end)
+        citation = Citation(doc.doc_id, doc.source, doc.metadata.title, quote_start, quote_end,
+                            text[quote_start:quote_end], 1.0, start, end, doc.metadata.sender, doc.metadata.date,
+                            doc.page_at(start))
+        return Answer(question, text[start:end], False, 0.9, (citation,), passages, f"letter:{field}")
+
+
+def locate_field(text: str, field: str, doc: DocumentRecord) -> tuple[int, int] | None:
+    """Where in the text the letter states a metadata field (the signature for the sender)."""
+    m = doc.metadata
+    if field == "sender" and m.sender:
+        at = text.rfind(m.sender)
+        return (at, at + len(m.sender)) if at >= 0 else None
+    if field == "recipient" and m.recipient:
+        salutation = re.search(r"dear\s+", text, re.I)
+        start = salutation.end() if salutation else 0
+        at = text.find(m.recipient, start)
+        return (at, at + len(m.recipient)) if at >= 0 else None
+    if field == "reference" and m.reference:
+        at = text.find(m.reference)
+        return (at, at + len(m.reference)) if at >= 0 else None
+    if field == "date" and m.date:
+        head = text[:3000]
+        found = [match for pattern in DATE_PATTERNS for match in pattern.finditer(head)]
+        if found:
+            first = min(found, key=lambda match: match.start())
+            return first.start(), first.end()
+    return None
+
+
+def _with_letter(answer: Answer, source: str) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, letter=source)

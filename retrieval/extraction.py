@@ -1,0 +1,323 @@
+"""Extractive answers: which sentence answers, and which span of it.
+
+Pure functions over strings and numbers: the question's expected answer type, the typed entities a
+sentence holds (dates, money, numbers, people/organisations, places, legislation), sentence scoring,
+span tightening and the confidence features. Nothing here generates text: every span is an
+(start, end) pair into a sentence of a letter.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from index.lexical import tokens
+
+# --- answer types -------------------------------------------------------------------------------
+_TYPE_RULES: list[tuple[str, re.Pattern]] = [
+    ("money", re.compile(r"\bhow much\b|\bhow (big|large)\b|\bwhat (amount|sum|value|level of funding)\b|"
+                         r"\b(maximum|max|largest|biggest|size of)\b.*\b(grant|award|funding|amount)s?\b|"
+                         r"\bworth\b|\bcost\b|\bbudget\b|\bvalue\b", re.I)),
+    ("number", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b|\bwhat number\b", re.I)),
+    ("date", re.compile(r"\bwhen\b|\b(what|which) (date|day|year|month|time|period|session|season)\b|"
+                        r"\bdated\b|\bin what (year|month)\b|\bwhat time of\b", re.I)),
+    ("legislation", re.compile(r"\b(which|what) (act|law|legislation|statute|legal)\b|\bunder what\b|"
+                               r"\b(act|legislation|law) (creates|sets|places|requires|makes|gives)\b", re.I)),
+    ("place", re.compile(r"\bwhere\b|\b(what|which) (address|location|venue|place|city|town|building|site|facility)\b", re.I)),
+    ("person", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what) (person|people|official|officer|officers|"
+                          r"organisation|organisations|organization|body|bodies|group|force|forces|council|authority|"
+                          r"authorities|agency|partner|partners|university|team|board|unit|individual|role)\b|"
+                          r"\bname of\b|\bnamed\b", re.I)),
+    ("reason", re.compile(r"\bwhy\b|\bfor what (reason|purpose)\b|\b(purpose|aim|reason|rationale) (of|for|behind)\b|"
+                          r"\bwhat for\b", re.I)),
+]
+LETTER_FIELDS: list[tuple[str, re.Pattern]] = [
+    ("sender", re.compile(r"\bwho\b.{0,60}\b(wrote|write|writes|written|signed|signs|sign|sent|sends|authored)\b|"
+                          r"\b(author|sender|signatory|signed by|written by|sent by)\b|"
+                          r"\bwho\b.{0,40}\bletter\b.{0,20}\bfrom\b|\bwhose (letter|signature)\b", re.I)),
+    ("recipient", re.compile(r"\b(addressed|written|sent) to\b|\brecipient\b|\bto whom\b|\bwho\b.{0,40}\b(receive|received)\b", re.I)),
+    ("reference", re.compile(r"\breference (number|code)?\b|\bref\b", re.I)),
+    ("date", re.compile(r"\b(when|what date|which date|date)\b.{0,60}\bletter\b.{0,40}\b(written|sent|dated|signed|issued)\b|"
+                        r"\b(date of|dated)\b.{0,20}\bletter\b|\bletter\b.{0,30}\bdated\b|"
+                        r"\bwhen\b.{0,30}\b(write|wrote|send|sent|reply|replied|respond|responded)\b", re.I)),
+]
+
+
+def question_type(question: str) -> str:
+    for name, pattern in _TYPE_RULES:
+        if pattern.search(question):
+            return name
+    return "description"
+
+
+def letter_field(question: str) -> str | None:
+    """The letter-level field a question asks for ("who wrote…", "when was the letter sent…"), if any."""
+    for name, pattern in LETTER_FIELDS:
+        if pattern.search(question):
+            return name
+    return None
+
+
+# --- typed entities -----------------------------------------------------------------------------
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|" \
+          r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+_ORD = r"(?:\s*<sup>\s*|\^)?(?:st|nd|rd|th)?(?:\s*</sup>)?"
+_DATE = re.compile(
+    rf"\b\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTHS}\.?,?\s+(?:19|20)\d\d\b|"
+    rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b|"
+    rf"\b{_MONTHS}\s+(?:19|20)\d\d\b|"
+    r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d\b|"
+    r"\b(?:19|20)\d\d\s*[-/–]\s*\d\d(?:\d\d)?\b|\b\d\d/\d\d\b(?!/)|"
+    r"\b(?:19|20)\d\d\b|"
+    rf"\b(?:this|next|last) (?:year|month|spring|summer|autumn|winter)\b|\b{_MONTHS}\b(?= session| meeting)"
+)
+_MONEY = re.compile(r"[£$€]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:k|m|bn|million|billion|thousand)\b)?|"
+                    r"\b\d[\d,]*(?:\.\d+)?\s?(?:per cent|percent|%)|\b\d[\d,]*(?:\.\d+)?\s(?:pounds|million pounds)\b")
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                 r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred|dozen|several|"
+                 r"first|second|third|fourth|fifth|tenth|fourteenth")
+_NUMBER = re.compile(rf"\b(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS})\b(?:\s+(?!(?:who|which|that|from|with|at|in|on|to|"
+                     rf"for|and|or|by|is|are|was|were)\b)[A-Za-z'‘’-]+){{0,4}}", re.I)
+_CAPITALISED = re.compile(
+    r"(?:\b[A-Z][\w'’&.-]*|\b[A-Z]{2,}\b)(?:(?:\s+|\s*&\s*)(?:(?:of|and|the|for|on|in|de|du|von)\s+)*(?:[A-Z][\w'’&.-]*|\(?[A-Z]{2,}\)?))*")
+_LEGISLATION = re.compile(r"\b(?:[A-Z][\w'’-]*\s+(?:(?:and|of|the|for|on)\s+)?)+(?:Act|Bill|Regulations|Order|Code|Directive)"
+                          r"(?:\s+(?:19|20)\d\d)?\b")
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
+_ADDRESS = re.compile(r"\b\d{1,4}\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\s+(?:Street|St|Road|Rd|Lane|Avenue|Square|Place|Way|"
+                      r"Row|Park|Court|Gardens|Drive|Hill|Terrace|Walk)\b")
+
+
+@dataclass(frozen=True)
+class Entity:
+    start: int
+    end: int
+    kind: str
+
+
+def _spans(pattern: re.Pattern, text: str, kind: str) -> list[Entity]:
+    return [Entity(m.start(), m.start() + len(m.group(0).rstrip()), kind) for m in pattern.finditer(text)
+            if m.group(0).strip()]
+
+
+def _drop_contained(entities: list[Entity]) -> list[Entity]:
+    out: list[Entity] = []
+    for e in sorted(entities, key=lambda e: (e.start, -(e.end - e.start))):
+        if out and e.start >= out[-1].start and e.end <= out[-1].end:
+            continue
+        out.append(e)
+    return out
+
+
+def _names(text: str) -> list[Entity]:
+    found = []
+    for m in _CAPITALISED.finditer(text):
+        value = m.group(0).rstrip(".'’ ")
+        start, end = m.start(), m.start() + len(value)
+        for connector in (" and", " of", " the", " for", " &"):
+            while value.endswith(connector):
+                value = value[: -len(connector)]
+                end = start + len(value)
+        words = value.split()
+        at_sentence_start = not text[:start].strip(" -*•\t\"'‘“(")
+        if not words or (len(words) == 1 and (at_sentence_start or len(value) < 3) and not value.isupper()):
+            continue
+        if len(words) == 1 and value.lower() in {"i", "we", "my", "our", "this", "these", "the"}:
+            continue
+        found.append(Entity(start, end, "person"))
+    return found
+
+
+def entities(text: str, kind: str) -> list[Entity]:
+    """Spans of `text` of the given answer type, left to right, without nested duplicates."""
+    if kind == "date":
+        found = _spans(_DATE, text, kind)
+    elif kind == "money":
+        found = _spans(_MONEY, text, kind)
+    elif kind == "number":
+        dates = _spans(_DATE, text, "date")
+        found = [e for e in _spans(_NUMBER, text, kind)
+                 if not any(d.start <= e.start < d.end for d in dates) and not text[e.start:e.end].lower().startswith("one of")]
+    elif kind == "legislation":
+        found = _spans(_LEGISLATION, text, kind)
+    elif kind == "place":
+        found = _spans(_ADDRESS, text, kind) + _spans(_POSTCODE, text, kind)
+        for m in re.finditer(r"\b(?:at|in|from|to|near)\s+(?:the\s+)?", text):
+            follow = _CAPITALISED.match(text, m.end())
+            if follow and follow.group(0).strip():
+                found.append(Entity(follow.start(), follow.start() + len(follow.group(0).rstrip(". ")), kind))
+        found += [e for e in _names(text) if _POSTCODE.search(text[e.start:e.end])]
+    elif kind == "person":
+        found = _names(text)
+    else:
+        found = []
+    return _drop_contained(found)
+
+
+# --- sentence scoring ---------------------------------------------------------------------------
+def overlap(question_tokens: Sequence[str], text: str) -> float:
+    """Fraction of the question's content tokens that occur in `text`."""
+    if not question_tokens:
+        return 0.0
+    present = set(tokens(text))
+    return sum(1 for t in set(question_tokens) if t in present) / len(set(question_tokens))
+
+
+def novel_entities(text: str, kind: str, question_tokens: Sequence[str]) -> list[Entity]:
+    """Entities of the kind that say something the question does not already say."""
+    asked = set(question_tokens)
+    out = []
+    for e in entities(text, kind):
+        words = tokens(text[e.start:e.end])
+        if words and all(w in asked for w in words):
+            continue
+        out.append(e)
+    return out
+
+
+@dataclass(frozen=True)
+class SentenceEvidence:
+    """One candidate sentence with what is known of it. `start`/`end` are document offsets."""
+
+    key: int
+    doc_ordinal: int
+    start: int
+    end: int
+    text: str
+    similarity: float
+    passage_rank: int
+    boilerplate: bool
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    evidence: SentenceEvidence
+    score: float
+    lexical: float
+    typed: bool
+
+
+def score_sentences(question: str, kind: str, candidates: Sequence[SentenceEvidence],
+                    use_types: bool = True) -> list[ScoredSentence]:
+    """Candidates ranked best first by semantic similarity, lexical overlap, passage rank and
+    (for typed questions) whether the sentence holds an entity of the expected type."""
+    q_tokens = tokens(question)
+    typed_question = use_types and kind not in ("description", "reason")
+    scored = []
+    for c in candidates:
+        lexical = overlap(q_tokens, c.text)
+        has_type = typed_question and bool(novel_entities(c.text, kind, q_tokens))
+        n_words = len(c.text.split())
+        score = (1.0 * c.similarity + 0.45 * lexical + 0.12 / c.passage_rank
+                 + (0.18 if has_type else (-0.12 if typed_question else 0.0))
+                 - (0.15 if c.boilerplate else 0.0) - (0.1 if n_words < 4 else 0.0))
+        if use_types and kind == "reason" and re.search(r"\b(to ensure|in order to|so that|because|to help|aim|to)\b", c.text, re.I):
+            score += 0.04
+        scored.append(ScoredSentence(c, score, lexical, has_type))
+    return sorted(scored, key=lambda s: (-s.score, s.evidence.start))
+
+
+# --- span tightening ----------------------------------------------------------------------------
+MAX_ANSWER_WORDS = 60
+CLAUSE_WORDS = 40
+
+
+def _anchor_positions(text: str, question_tokens: set[str]) -> list[int]:
+    return [m.start() for m in re.finditer(r"[A-Za-z0-9£'’-]+", text)
+            if tokens(m.group(0)) and tokens(m.group(0))[0] in question_tokens]
+
+
+def best_entity(text: str, kind: str, question: str) -> Entity | None:
+    """The typed entity in a sentence that best answers: new information, close to the words the
+    question and sentence share."""
+    q_tokens = tokens(question)
+    found = novel_entities(text, kind, q_tokens)
+    if not found:
+        return None
+    asked = set(q_tokens)
+    anchors = [p for p in _anchor_positions(text, asked)
+               if not any(e.start <= p < e.end for e in found)]
+
+    def score(e: Entity) -> float:
+        words = tokens(text[e.start:e.end])
+        novelty = sum(1 for w in words if w not in asked) / max(1, len(words))
+        if anchors:
+            distance = min(min(abs(p - e.start), abs(p - e.end)) for p in anchors)
+            proximity = 1.0 / (1.0 + distance / 25.0)
+        else:
+            proximity = 0.0
+        specific = 0.1 if kind == "date" and re.search(r"\d", text[e.start:e.end]) else 0.0
+        return novelty * 0.5 + proximity + specific
+
+    return max(found, key=lambda e: (score(e), -e.start))
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    cuts = [0] + [m.end() for m in re.finditer(r"[,;:–—]\s+|\s+-\s+", text)] + [len(text)]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
+
+
+def tighten(text: str, kind: str, question: str, use_types: bool = True) -> tuple[int, int]:
+    """(start, end) inside `text` of the answer: a typed entity when the question asks for one and
+    the sentence has it, else the sentence, or for a long sentence the best window of clauses."""
+    if use_types and kind not in ("description", "reason"):
+        entity = best_entity(text, kind, question)
+        if entity is not None:
+            return entity.start, entity.end
+    if len(text.split()) <= CLAUSE_WORDS:
+        return 0, len(text)
+    q_tokens = set(tokens(question))
+    clauses = _clauses(text)
+    best, best_score = (0, len(text)), -1.0
+    for i in range(len(clauses)):
+        for j in range(i, len(clauses)):
+            start, end = clauses[i][0], clauses[j][1]
+            n_words = len(text[start:end].split())
+            if n_words > CLAUSE_WORDS:
+                break
+            present = set(tokens(text[start:end]))
+            score = len(present & q_tokens) + 0.02 * n_words + (0.5 if len(present - q_tokens) >= 3 else 0.0)
+            if score > best_score:
+                best, best_score = (start, end), score
+    start, end = best
+    piece = text[start:end]
+    trimmed = piece.strip().rstrip(",;:–—-").rstrip()
+    start += len(piece) - len(piece.lstrip())
+    return start, start + len(trimmed)
+
+
+def clip_words(text: str, start: int, end: int, limit: int = MAX_ANSWER_WORDS) -> tuple[int, int]:
+    words = list(re.finditer(r"\S+", text[start:end]))
+    if len(words) <= limit:
+        return start, end
+    return start, start + words[limit - 1].end()
+
+
+# --- confidence ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConfidenceFeatures:
+    similarity: float  # best sentence's cosine similarity to the question
+    sentence_overlap: float  # fraction of question tokens in the best sentence
+    passage_overlap: float  # fraction of question tokens in the top passage
+    typed: bool  # a typed question, and the answer sentence holds such an entity
+    type_missing: bool  # a typed question, and no candidate holds such an entity
+    unknown: float  # fraction of question tokens that occur nowhere in the corpus
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(FEATURE_NAMES, self.as_list()))
+
+    def as_list(self) -> list[float]:
+        return [self.similarity, self.sentence_overlap, self.passage_overlap, float(self.typed),
+                float(self.type_missing), self.unknown]
+
+
+FEATURE_NAMES = ("similarity", "sentence_overlap", "passage_overlap", "typed", "type_missing", "unknown")
+DEFAULT_WEIGHTS = {"bias": -2.4, "similarity": 6.0, "sentence_overlap": 1.2, "passage_overlap": 1.6,
+                   "typed": 0.6, "type_missing": -1.2, "unknown": -3.0}
+
+
+def confidence(features: ConfidenceFeatures, weights: dict | None = None) -> float:
+    """A logistic combination in [0, 1]; `eval calibrate` fits the weights and the abstention threshold."""
+    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    z = w["bias"] + sum(w[name] * value for name, value in zip(FEATURE_NAMES, features.as_list()))
+    return 1.0 / (1.0 + math.exp(-z))

@@ -1,0 +1,53 @@
+"""The retrieval CLI as evaluators drive it (CONTRACT.md)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "retrieval", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_batch_mode_answers_in_order_and_reports_bad_lines(shipped_settings, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join([
+        json.dumps({"id": "a", "question": "When was the free bus pass introduced?"}),
+        json.dumps({"id": "b", "question": "   "}),
+        "this is not json",
+        json.dumps({"id": "d", "question": "What is the capital of Peru?"}),
+    ]) + "\n")
+    result = run("ask", "--questions", str(questions), "--index-dir", str(shipped_settings.index_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", "b", "line3", "d"]
+    assert "August 2019" in out[0]["answer"] and out[0]["abstained"] is False
+    assert "error" in out[1] and "error" in out[2]
+    assert out[3]["abstained"] is True and out[3]["answer"] is None and out[3]["passages"]
+
+
+def test_single_question_json_and_text(shipped_settings):
+    result = run("ask", "Who chairs the Greater Manchester Hate Crime Working Group?", "--index-dir",
+                 str(shipped_settings.index_dir), "--json", "--k", "3")
+    answer = json.loads(result.stdout)
+    assert answer["answer"] == "Greater Manchester Police" and len(answer["passages"]) == 3
+    text = run("ask", "Who chairs the Greater Manchester Hate Crime Working Group?", "--index-dir",
+               str(shipped_settings.index_dir))
+    assert "[[Greater Manchester Police]]" in text.stdout
+
+
+def test_bad_question_and_missing_index_exit_2_without_a_traceback(shipped_settings, tmp_path):
+    blank = run("ask", "  ", "--index-dir", str(shipped_settings.index_dir))
+    assert blank.returncode == 2 and "empty" in blank.stderr and "Traceback" not in blank.stderr
+    missing = run("ask", "Who signed?", "--index-dir", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and "python -m index build" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_compare_json_has_one_answer_per_letter(shipped_settings):
+    result = run("compare", "Who attends Channel panels?", "--index-dir", str(shipped_settings.index_dir), "--json")
+    answers = json.loads(result.stdout)["answers"]
+    assert len(answers) == 2 and len({a["letter"] for a in answers}) == 2
