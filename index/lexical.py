@@ -15,7 +15,7 @@ their theirs them themselves then there these they this those through to too und
 were what when where which while who whom why will with would you your yours yourself yourselves also
 did does may might must shall us upon via per its etc whose within without tell say says said
 """.split())
-_WORD = re.compile(r"[a-z0-9£$€]+(?:[-'’][a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9£$€]+(?:['’][a-z0-9]+)*")
 
 
 def fold(word: str) -> str:

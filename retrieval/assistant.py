@@ -25,7 +25,7 @@ from index.store import DocumentRecord, IndexReader, IndexUnavailable
 
 from .extraction import (ConfidenceFeatures, SentenceEvidence, clip_words, confidence, letter_field, overlap,
                          question_type, score_sentences, tighten)
-from .names import named_documents
+from .names import named_documents, naming_phrases
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
 
@@ -144,7 +144,8 @@ class Assistant:
             return Answer(question, None, True, 0.0, (), passages, kind,
                           reason="no passage in the letters shares words or meaning with the question")
 
-        field = letter_field(question) if settings.use_answer_types else None
+        naming = naming_phrases(question, self.documents) if use_names and settings.use_name_matching else []
+        field = self._letter_field(question, naming) if settings.use_answer_types else None
         if field:
             doc = self.documents[max(boosts, key=boosts.get)] if boosts else \
                 self.documents[int(self.reader.chunk_doc[hits[0].row])]
@@ -152,14 +153,15 @@ class Assistant:
             if found is not None:
                 return found
 
+        ignore = tokens(" ".join(naming))
         candidates = self._candidates(hits[:CANDIDATE_PASSAGES], vector, boosts)
-        scored = score_sentences(question, kind, [c.evidence for c in candidates], settings.use_answer_types)
+        scored = score_sentences(question, kind, [c.evidence for c in candidates], settings.use_answer_types, ignore)
         if not scored:
             return Answer(question, None, True, 0.0, (), passages, kind, reason="no sentence to quote")
         weight_of = {c.evidence.key: c.name_weight for c in candidates}
         scored.sort(key=lambda s: -(s.score + 0.2 * weight_of[s.evidence.key]))
         best = scored[0]
-        q_tokens = tokens(question)
+        q_tokens = [t for t in tokens(question) if t not in set(ignore)] or tokens(question)
         typed_question = settings.use_answer_types and kind not in ("description", "reason")
         vocab = self.reader.bm25.vocab_dict
         features = ConfidenceFeatures(
@@ -167,7 +169,7 @@ class Assistant:
             sentence_overlap=best.lexical,
             passage_overlap=overlap(q_tokens, passages[0].text) if passages else 0.0,
             typed=best.typed,
-            type_missing=typed_question and not any(s.typed for s in scored),
+            type_missing=typed_question and not best.typed,
             unknown=sum(1 for t in set(q_tokens) if t not in vocab) / max(1, len(set(q_tokens))),
         )
         score = confidence(features, self.weights)
@@ -197,7 +199,9 @@ class Assistant:
         for rank, chunk in enumerate(chunks, start=1):
             doc = self.documents[chunk.doc_ordinal]
             text = texts.setdefault(chunk.doc_ordinal, self.reader.text(doc.doc_id))
-            rows = self.reader.sentences(chunk.sentence_first, chunk.sentence_last)
+            rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last)
+            previous = {r.row + 1: text[r.start:r.end] for r in rows if r.doc_ordinal == chunk.doc_ordinal}
+            rows = [r for r in rows if r.row >= chunk.sentence_first]
             similarities = np.asarray(sentence_vectors[[r.row for r in rows]]) @ vector if rows else []
             for row, similarity in zip(rows, similarities):
                 # a sentence split across chunks is still one sentence; keep the best rank it has
@@ -205,7 +209,8 @@ class Assistant:
                     continue
                 out[row.row] = _Candidate(SentenceEvidence(row.row, row.doc_ordinal, row.start, row.end,
                                                            text[row.start:row.end], float(similarity), rank,
-                                                           row.boilerplate), boosts.get(row.doc_ordinal, 0.0))
+                                                           row.boilerplate, previous.get(row.row, "")),
+                                          boosts.get(row.doc_ordinal, 0.0))
         return list(out.values())
 
     def _passage(self, hit: Hit) -> Passage:
@@ -221,6 +226,24 @@ class Assistant:
         return Citation(doc.doc_id, doc.source, doc.metadata.title, evidence.start, evidence.end, evidence.text,
                         score, evidence.start + start, evidence.start + end, doc.metadata.sender,
                         doc.metadata.date, doc.page_at(evidence.start))
+
+    def _letter_field(self, question: str, naming: list[str]) -> str | None:
+        """A letter-level field the question asks for: explicit ("who signed…"), a named sender's
+        role ("what is Beverley Hughes' job title?"), or the holder of a named role ("who is the
+        Police and Crime Commissioner for West Yorkshire?")."""
+        field = letter_field(question)
+        if field or not naming:
+            return field
+        named = tokens(" ".join(naming))
+        if re.search(r"\b(job|title|role|position|post)\b", question, re.I) and any(
+                set(named) <= set(tokens(d.metadata.sender or "")) for d in self.documents):
+            return "role"
+        holder = re.match(r"^\s*who(?:'s|’s| is| was)\s+(?:the\s+)?(.+?)\s*\??\s*$", question, re.I)
+        if holder:
+            asked = set(tokens(holder.group(1)))
+            if asked and any(asked <= set(tokens(d.metadata.role or "")) for d in self.documents):
+                return "sender"
+        return None
 
     def _letter_field_answer(self, question: str, field: str, doc: DocumentRecord,
                              passages: tuple[Passage, ...]) -> Answer | None:
@@ -246,6 +269,9 @@ def locate_field(text: str, field: str, doc: DocumentRecord) -> tuple[int, int] 
     if field == "sender" and m.sender:
         at = text.rfind(m.sender)
         return (at, at + len(m.sender)) if at >= 0 else None
+    if field == "role" and m.role:
+        at = text.rfind(m.role)
+        return (at, at + len(m.role)) if at >= 0 else None
     if field == "recipient" and m.recipient:
         salutation = re.search(r"dear\s+", text, re.I)
         start = salutation.end() if salutation else 0

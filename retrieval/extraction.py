@@ -18,28 +18,34 @@ from index.lexical import tokens
 _TYPE_RULES: list[tuple[str, re.Pattern]] = [
     ("money", re.compile(r"\bhow much\b|\bhow (big|large)\b|\bwhat (amount|sum|value|level of funding)\b|"
                          r"\b(maximum|max|largest|biggest|size of)\b.*\b(grant|award|funding|amount)s?\b|"
-                         r"\bworth\b|\bcost\b|\bbudget\b|\bvalue\b", re.I)),
+                         r"\bworth\b|\bcost\b|\bbudget\b|\bvalue\b|"
+                         r"\b(the most|maximum|up to|largest|biggest)\b.{0,60}\b(get|receive|award|give|grant|claim|fund|pay)", re.I)),
     ("number", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b|\bwhat number\b", re.I)),
     ("date", re.compile(r"\bwhen\b|\b(what|which) (date|day|year|month|time|period|session|season)\b|"
                         r"\bdated\b|\bin what (year|month)\b|\bwhat time of\b", re.I)),
     ("legislation", re.compile(r"\b(which|what) (act|law|legislation|statute|legal)\b|\bunder what\b|"
                                r"\b(act|legislation|law) (creates|sets|places|requires|makes|gives)\b", re.I)),
-    ("place", re.compile(r"\bwhere\b|\b(what|which) (address|location|venue|place|city|town|building|site|facility)\b", re.I)),
-    ("person", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what) (person|people|official|officer|officers|"
+    ("place", re.compile(r"\bwhere\b|\b(what|which)(?:'s|’s| is| was)?\s+(?:the\s+)?(address|location|venue|place|city|town|"
+                         r"building|site|facility)\b", re.I)),
+    ("person", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what)\s+(?:(?!(?:do|does|did|is|are|was|were|has|have|had)\b)"
+                          r"[a-z-]+\s+){0,2}?(person|people|official|officer|officers|"
                           r"organisation|organisations|organization|body|bodies|group|force|forces|council|authority|"
-                          r"authorities|agency|partner|partners|university|team|board|unit|individual|role)\b|"
+                          r"authorities|agency|partner|partners|university|universities|team|board|unit|individual|"
+                          r"partnership|commission|inspectorate|region|charity|organisation's|panel|service)\b|"
                           r"\bname of\b|\bnamed\b", re.I)),
     ("reason", re.compile(r"\bwhy\b|\bfor what (reason|purpose)\b|\b(purpose|aim|reason|rationale) (of|for|behind)\b|"
                           r"\bwhat for\b", re.I)),
 ]
 LETTER_FIELDS: list[tuple[str, re.Pattern]] = [
+    ("recipient", re.compile(r"\bletter\b.{0,40}\b(addressed|written|sent)( to)?\W*$|\b(addressed|written|sent) to\b.{0,30}\bletter\b|"
+                             r"\brecipient\b|\bto whom\b.{0,40}\bletter\b|\baddressee\b", re.I)),
     ("sender", re.compile(r"\bwho\b.{0,60}\b(wrote|write|writes|written|signed|signs|sign|sent|sends|authored)\b|"
                           r"\b(author|sender|signatory|signed by|written by|sent by)\b|"
                           r"\bwho\b.{0,40}\bletter\b.{0,20}\bfrom\b|\bwhose (letter|signature)\b", re.I)),
-    ("recipient", re.compile(r"\b(addressed|written|sent) to\b|\brecipient\b|\bto whom\b|\bwho\b.{0,40}\b(receive|received)\b", re.I)),
     ("reference", re.compile(r"\breference (number|code)?\b|\bref\b", re.I)),
     ("date", re.compile(r"\b(when|what date|which date|date)\b.{0,60}\bletter\b.{0,40}\b(written|sent|dated|signed|issued)\b|"
-                        r"\b(date of|dated)\b.{0,20}\bletter\b|\bletter\b.{0,30}\bdated\b|"
+                        r"\b(what|which) (date|day)\b.{0,50}\bletter\b|\bletter\b.{0,50}\b(dated|date)\b|"
+                        r"\b(date of|dated)\b.{0,20}\bletter\b|"
                         r"\bwhen\b.{0,30}\b(write|wrote|send|sent|reply|replied|respond|responded)\b", re.I)),
 ]
 
@@ -78,7 +84,8 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
                  r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred|dozen|several|"
                  r"first|second|third|fourth|fifth|tenth|fourteenth")
 _NUMBER = re.compile(rf"\b(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS})\b(?:\s+(?!(?:who|which|that|from|with|at|in|on|to|"
-                     rf"for|and|or|by|is|are|was|were)\b)[A-Za-z'‘’-]+){{0,4}}", re.I)
+                     rf"for|and|or|by|is|are|was|were|have|has|had|been|will|would|can|could|should|the|a|an)\b)"
+                     rf"[A-Za-z'‘’-]+){{0,4}}", re.I)
 _CAPITALISED = re.compile(
     r"(?:\b[A-Z][\w'’&.-]*|\b[A-Z]{2,}\b)(?:(?:\s+|\s*&\s*)(?:(?:of|and|the|for|on|in|de|du|von)\s+)*(?:[A-Z][\w'’&.-]*|\(?[A-Z]{2,}\)?))*")
 _LEGISLATION = re.compile(r"\b(?:[A-Z][\w'’-]*\s+(?:(?:and|of|the|for|on)\s+)?)+(?:Act|Bill|Regulations|Order|Code|Directive)"
@@ -187,6 +194,7 @@ class SentenceEvidence:
     similarity: float
     passage_rank: int
     boilerplate: bool
+    previous: str = ""  # the sentence before, for sentences that refer back ("This is to ensure…")
 
 
 @dataclass(frozen=True)
@@ -197,22 +205,48 @@ class ScoredSentence:
     typed: bool
 
 
+_REFERS_BACK = re.compile(r"^\W*(this|these|that|those|it|they|such|the group|the scheme|the fund|the pilot|"
+                          r"as a result|alongside this|with this)\b", re.I)
+_PURPOSE = re.compile(r"\b(to ensure|in order to|so that|because|so as to|this will|will help|to help|aims? to|"
+                      r"designed to|intended to)\b", re.I)
+
+
+def answers_type(text: str, kind: str, question: str, question_tokens: Sequence[str]) -> bool:
+    """Whether a sentence holds an entity of the asked-for type (for how-many questions: a number
+    of the thing asked about)."""
+    found = novel_entities(text, kind, question_tokens)
+    if kind == "number":
+        focus = focus_noun(question)
+        if focus:
+            return any(focus in tokens(text[e.start:e.end]) for e in found)
+    return bool(found)
+
+
 def score_sentences(question: str, kind: str, candidates: Sequence[SentenceEvidence],
-                    use_types: bool = True) -> list[ScoredSentence]:
+                    use_types: bool = True, ignore: Sequence[str] = ()) -> list[ScoredSentence]:
     """Candidates ranked best first by semantic similarity, lexical overlap, passage rank and
-    (for typed questions) whether the sentence holds an entity of the expected type."""
-    q_tokens = tokens(question)
+    (for typed questions) whether the sentence holds an entity of the expected type. Question
+    tokens in `ignore` (words that only name the letter) do not count as overlap."""
+    ignored = set(ignore)
+    q_tokens = [t for t in tokens(question) if t not in ignored] or tokens(question)
     typed_question = use_types and kind not in ("description", "reason")
+    focus = focus_noun(question) if typed_question else None
     scored = []
     for c in candidates:
         lexical = overlap(q_tokens, c.text)
-        has_type = typed_question and bool(novel_entities(c.text, kind, q_tokens))
+        if c.previous and _REFERS_BACK.match(c.text):
+            lexical = max(lexical, 0.8 * overlap(q_tokens, c.previous + " " + c.text))
+        has_type = typed_question and answers_type(c.text, kind, question, q_tokens)
+        if has_type and focus and any(focus in tokens(c.text[e.start:e.end]) for e in entities(c.text, kind)):
+            has_type_bonus = 0.1
+        else:
+            has_type_bonus = 0.0
         n_words = len(c.text.split())
         score = (1.0 * c.similarity + 0.45 * lexical + 0.12 / c.passage_rank
-                 + (0.18 if has_type else (-0.12 if typed_question else 0.0))
+                 + (0.18 + has_type_bonus if has_type else (-0.12 if typed_question else 0.0))
                  - (0.15 if c.boilerplate else 0.0) - (0.1 if n_words < 4 else 0.0))
-        if use_types and kind == "reason" and re.search(r"\b(to ensure|in order to|so that|because|to help|aim|to)\b", c.text, re.I):
-            score += 0.04
+        if use_types and kind == "reason" and _PURPOSE.search(c.text):
+            score += 0.1
         scored.append(ScoredSentence(c, score, lexical, has_type))
     return sorted(scored, key=lambda s: (-s.score, s.evidence.start))
 
@@ -227,16 +261,48 @@ def _anchor_positions(text: str, question_tokens: set[str]) -> list[int]:
             if tokens(m.group(0)) and tokens(m.group(0))[0] in question_tokens]
 
 
+_AUXILIARIES = frozenset("is are was were be been does did do has have had will would can could should may might "
+                         "of in on at for to from by with about".split())
+_HEAD_NOUNS = frozenset(tokens("person people official officer organisation body group force council authority agency "
+                               "partner university team board unit partnership commission inspectorate region charity "
+                               "panel service act law fund grant programme pilot scheme meeting conference facility "
+                               "officers referrals panels groups conferences"))
+
+
+def focus_noun(question: str) -> str | None:
+    """The noun a which/what/how-many question asks about ("which university" -> "university",
+    "what national board does" -> "board")."""
+    match = re.search(r"\b(?:how many|which|what)\s+((?:[A-Za-z'-]+\s*){1,3})", question, re.I)
+    if not match:
+        return None
+    following = []
+    for word in match.group(1).split():
+        if word.lower() in _AUXILIARIES:
+            break
+        following.append(word)
+    folded = [t for w in following for t in tokens(w)]
+    if not folded:
+        return None
+    heads = [t for t in folded if t in _HEAD_NOUNS]
+    return heads[0] if heads else folded[-1]
+
+
 def best_entity(text: str, kind: str, question: str) -> Entity | None:
-    """The typed entity in a sentence that best answers: new information, close to the words the
-    question and sentence share."""
+    """The typed entity in a sentence that best answers: new information, naming the thing the
+    question asks about, close to the words the question and sentence share."""
     q_tokens = tokens(question)
+    every = entities(text, kind)
     found = novel_entities(text, kind, q_tokens)
     if not found:
         return None
     asked = set(q_tokens)
-    anchors = [p for p in _anchor_positions(text, asked)
-               if not any(e.start <= p < e.end for e in found)]
+    focus = focus_noun(question)
+    # anchor on the question's relation words ("chairs", "attends") rather than the names it mentions
+    named = _names(question)
+    relation_text = "".join(" " if any(e.start <= i < e.end for e in named) else ch for i, ch in enumerate(question))
+    outside = [p for p in _anchor_positions(text, asked) if not any(e.start <= p < e.end for e in every)]
+    relation = set(tokens(relation_text))
+    anchors = [p for p in outside if tokens(text[p:p + 40])[:1] and tokens(text[p:p + 40])[0] in relation] or outside
 
     def score(e: Entity) -> float:
         words = tokens(text[e.start:e.end])
@@ -246,8 +312,9 @@ def best_entity(text: str, kind: str, question: str) -> Entity | None:
             proximity = 1.0 / (1.0 + distance / 25.0)
         else:
             proximity = 0.0
+        named = 0.8 if focus and focus in words else 0.0
         specific = 0.1 if kind == "date" and re.search(r"\d", text[e.start:e.end]) else 0.0
-        return novelty * 0.5 + proximity + specific
+        return novelty * 0.8 + proximity + named + specific
 
     return max(found, key=lambda e: (score(e), -e.start))
 
