@@ -131,6 +131,14 @@ def _names(text: str) -> list[Entity]:
             continue
         if len(words) == 1 and value.lower() in {"i", "we", "my", "our", "this", "these", "the"}:
             continue
+        # a name followed by what it is: "West Yorkshire CONTEST board", "Carr Gate training facility"
+        tail = re.match(r"(?:\s+[a-z][a-z-]+){1,2}", text[end:])
+        if tail:
+            words_after = tail.group(0).split()
+            for n in range(len(words_after), 0, -1):
+                if tokens(words_after[n - 1])[:1] and tokens(words_after[n - 1])[0] in _HEAD_NOUNS:
+                    end += len(" ".join(words_after[:n])) + (len(tail.group(0)) - len(tail.group(0).lstrip()))
+                    break
         found.append(Entity(start, end, "person"))
     return found
 
@@ -266,7 +274,7 @@ _AUXILIARIES = frozenset("is are was were be been does did do has have had will 
 _HEAD_NOUNS = frozenset(tokens("person people official officer organisation body group force council authority agency "
                                "partner university team board unit partnership commission inspectorate region charity "
                                "panel service act law fund grant programme pilot scheme meeting conference facility "
-                               "officers referrals panels groups conferences"))
+                               "strategy centre hall house office plan network forum committee"))
 
 
 def focus_noun(question: str) -> str | None:
