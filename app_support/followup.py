@@ -89,7 +89,9 @@ def split_follow_up(question: str) -> str | None:
 
 
 def _find(phrase: str, text: str) -> re.Match | None:
-    return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", text, re.I)
+    """A whole-word match; several words match in any case, a single word only as capitalised."""
+    flags = re.I if " " in phrase.strip() else 0
+    return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", text, flags)
 
 
 def resolve_follow_up(question: str, previous_question: str | None, names: Iterable[str] = ()) -> str:
@@ -112,7 +114,11 @@ def resolve_follow_up(question: str, previous_question: str | None, names: Itera
         if found and (best is None or found.end() - found.start() > best.end() - best.start()):
             best = found
     if best is not None:
-        return previous[:best.start()] + subject + previous[best.end():]
+        before = previous[:best.start()]
+        first = best.group(0).split()[0].lower()
+        if first in _GENERIC and re.search(r"(?i)\bthe\s+$", before):
+            before = re.sub(r"(?i)\bthe\s+$", "", before)  # "the Police and Crime Commissioner for X" → "Y"
+        return before + subject + previous[best.end():]
     # 2. a trailing "in <Place>"
     m = _TRAILING_PLACE.search(previous)
     if m:

@@ -21,10 +21,10 @@ def escape_markdown(text: str) -> str:
     text = "" if text is None else str(text)
     text = _ESCAPE_RE.sub(lambda m: "\\" + m.group(0), text)
     text = text.replace("\t", " ").replace("\r\n", "\n").replace("\r", "\n")
-    lines = []
-    for line in text.split("\n"):
-        # leading spaces would start an indented code block; keep the words, drop the indent
-        lines.append(line.lstrip(" "))
+    first, *rest = text.split("\n")
+    # leading spaces on a new line would start an indented code block; keep the words, drop the indent
+    lines = [first.lstrip(" ") if len(first) - len(first.lstrip(" ")) >= 4 else first]
+    lines += [line.lstrip(" ") for line in rest]
     return "  \n".join(lines)
 
 

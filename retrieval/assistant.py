@@ -23,8 +23,8 @@ from index.metadata import DATE_PATTERNS
 from index.settings import Settings
 from index.store import DocumentRecord, IndexReader, IndexUnavailable
 
-from .extraction import (ConfidenceFeatures, SentenceEvidence, clip_words, confidence, letter_field, overlap,
-                         question_type, score_sentences, tighten)
+from .extraction import (ConfidenceFeatures, SentenceEvidence, acronym_definitions, clip_words, confidence,
+                         expand_acronyms, letter_field, overlap, question_type, score_sentences, tighten)
 from .names import named_documents, naming_phrases
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
@@ -153,6 +153,10 @@ class Assistant:
             if found is not None:
                 return found
 
+        spelled_out = self._acronym_answer(question, hits, passages)
+        if spelled_out is not None:
+            return spelled_out
+
         ignore = tokens(" ".join(naming))
         candidates = self._candidates(hits[:CANDIDATE_PASSAGES], vector, boosts)
         scored = score_sentences(question, kind, [c.evidence for c in candidates], settings.use_answer_types, ignore)
@@ -194,11 +198,14 @@ class Assistant:
     def _candidates(self, hits: list[Hit], vector: np.ndarray, boosts: dict[int, float]) -> list[_Candidate]:
         chunks = self.reader.chunks([h.row for h in hits])
         texts: dict[int, str] = {}
+        definitions: dict[int, dict[str, str]] = {}
         out: dict[int, _Candidate] = {}
         sentence_vectors = self.reader.sentence_vectors
         for rank, chunk in enumerate(chunks, start=1):
             doc = self.documents[chunk.doc_ordinal]
             text = texts.setdefault(chunk.doc_ordinal, self.reader.text(doc.doc_id))
+            if chunk.doc_ordinal not in definitions:
+                definitions[chunk.doc_ordinal] = {k: text[a:b] for k, (a, b) in acronym_definitions(text).items()}
             rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last)
             previous = {r.row + 1: text[r.start:r.end] for r in rows if r.doc_ordinal == chunk.doc_ordinal}
             rows = [r for r in rows if r.row >= chunk.sentence_first]
@@ -209,7 +216,9 @@ class Assistant:
                     continue
                 out[row.row] = _Candidate(SentenceEvidence(row.row, row.doc_ordinal, row.start, row.end,
                                                            text[row.start:row.end], float(similarity), rank,
-                                                           row.boilerplate, previous.get(row.row, "")),
+                                                           row.boilerplate, previous.get(row.row, ""),
+                                                           expand_acronyms(text[row.start:row.end],
+                                                                           definitions[chunk.doc_ordinal])),
                                           boosts.get(row.doc_ordinal, 0.0))
         return list(out.values())
 
@@ -226,6 +235,26 @@ class Assistant:
         return Citation(doc.doc_id, doc.source, doc.metadata.title, evidence.start, evidence.end, evidence.text,
                         score, evidence.start + start, evidence.start + end, doc.metadata.sender,
                         doc.metadata.date, doc.page_at(evidence.start))
+
+    def _acronym_answer(self, question: str, hits: list[Hit], passages: tuple[Passage, ...]) -> Answer | None:
+        """ "What does CTPNE stand for?": the long form where a letter defines the acronym."""
+        if not re.search(r"\b(stands?|short) for\b|\babbreviat|\bacronym\b|\bfull name\b|\bspelt out\b|\bspelled out\b",
+                         question, re.I):
+            return None
+        asked = [w for w in re.findall(r"\b[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b", question) if sum(c.isupper() for c in w) >= 2]
+        for ordinal in dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits):
+            doc = self.documents[ordinal]
+            text = self.reader.text(doc.doc_id)
+            definitions = acronym_definitions(text)
+            for acronym in asked:
+                if acronym in definitions:
+                    start, end = definitions[acronym]
+                    holder = next((s for s in self.reader.document_sentences(ordinal) if s.start <= start and end <= s.end), None)
+                    q_start, q_end = (holder.start, holder.end) if holder else (start, end)
+                    citation = Citation(doc.doc_id, doc.source, doc.metadata.title, q_start, q_end, text[q_start:q_end],
+                                        1.0, start, end, doc.metadata.sender, doc.metadata.date, doc.page_at(start))
+                    return Answer(question, text[start:end], False, 0.9, (citation,), passages, "acronym")
+        return None
 
     def _letter_field(self, question: str, naming: list[str]) -> str | None:
         """A letter-level field the question asks for: explicit ("who signed…"), a named sender's

@@ -16,7 +16,7 @@ from index.lexical import tokens
 
 # --- answer types -------------------------------------------------------------------------------
 _TYPE_RULES: list[tuple[str, re.Pattern]] = [
-    ("money", re.compile(r"\bhow much\b|\bhow (big|large)\b|\bwhat (amount|sum|value|level of funding)\b|"
+    ("money", re.compile(r"\bhow much\b|\b(what|which)\s+(?:size of\s+)?(grants?|funding|awards?|money)\b|\bhow (big|large)\b|\bwhat (amount|sum|value|level of funding)\b|"
                          r"\b(maximum|max|largest|biggest|size of)\b.*\b(grant|award|funding|amount)s?\b|"
                          r"\bworth\b|\bcost\b|\bbudget\b|\bvalue\b|"
                          r"\b(the most|maximum|up to|largest|biggest)\b.{0,60}\b(get|receive|award|give|grant|claim|fund|pay)", re.I)),
@@ -169,6 +169,37 @@ def entities(text: str, kind: str) -> list[Entity]:
     return _drop_contained(found)
 
 
+# --- acronyms -----------------------------------------------------------------------------------
+_DEFINITION = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|and|the|for|on|&)\s+)*){1,8}?[A-Z][\w'’-]*)\s*\(([A-Z][A-Za-z]{1,9})\)")
+
+
+def acronym_definitions(text: str) -> dict[str, tuple[int, int]]:
+    """{"SCF": (start, end) of "Safer Communities Fund"} for every "Long Name (ACR)" in a letter whose
+    initials spell the acronym."""
+    found: dict[str, tuple[int, int]] = {}
+    for match in _DEFINITION.finditer(text):
+        acronym, words = match.group(2), match.group(1).split()
+        capitals = [w for w in words if w[:1].isupper()]
+        for n in range(len(capitals), 1, -1):
+            initials = "".join(w[0] for w in capitals[-n:]).upper()
+            if initials in (acronym.upper(), acronym.upper()[:-1] if acronym.endswith("s") else None):
+                start = match.start(1) + _nth_from_end(match.group(1), n)
+                found.setdefault(acronym, (start, match.end(1)))
+                break
+    return found
+
+
+def _nth_from_end(phrase: str, n: int) -> int:
+    """Offset in `phrase` of the n-th capitalised word counted from the end."""
+    positions = [m.start() for m in re.finditer(r"\b[A-Z][\w'’-]*", phrase)]
+    return positions[-n] if len(positions) >= n else 0
+
+
+def expand_acronyms(text: str, definitions: dict[str, str]) -> str:
+    """The long names of the acronyms a sentence uses, for lexical matching."""
+    return " ".join(long for short, long in definitions.items() if re.search(rf"\b{re.escape(short)}\b", text))
+
+
 # --- sentence scoring ---------------------------------------------------------------------------
 def overlap(question_tokens: Sequence[str], text: str) -> float:
     """Fraction of the question's content tokens that occur in `text`."""
@@ -203,6 +234,7 @@ class SentenceEvidence:
     passage_rank: int
     boilerplate: bool
     previous: str = ""  # the sentence before, for sentences that refer back ("This is to ensure…")
+    expansion: str = ""  # long forms of the acronyms the sentence uses
 
 
 @dataclass(frozen=True)
@@ -241,7 +273,7 @@ def score_sentences(question: str, kind: str, candidates: Sequence[SentenceEvide
     focus = focus_noun(question) if typed_question else None
     scored = []
     for c in candidates:
-        lexical = overlap(q_tokens, c.text)
+        lexical = overlap(q_tokens, c.text + " " + c.expansion)
         if c.previous and _REFERS_BACK.match(c.text):
             lexical = max(lexical, 0.8 * overlap(q_tokens, c.previous + " " + c.text))
         has_type = typed_question and answers_type(c.text, kind, question, q_tokens)
