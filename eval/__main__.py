@@ -1,4 +1,9 @@
-"""Command line for the question benchmark: ``python -m eval check FILE [--corpus DIR]``.
+"""Command line for the question benchmark:
+
+    python -m eval check FILE [--corpus DIR]
+    python -m eval run [--questions FILE] [--corpus DIR] [--index-dir DIR] [--baselines] [--report DIR]
+                       [--split dev|test|all] [--k N] [--rebuild] [--fail-under [SYSTEM:]METRIC=VALUE ...]
+    python -m eval calibrate [--questions FILE] [--corpus DIR] [--index-dir DIR] [--write] [--json] [--rebuild]
 
 Each subcommand lives in its own small function taking the parsed arguments and
 returning an exit code; add new ones in build_parser().
@@ -57,6 +62,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the benchmark; exit 0, 1 when a --fail-under threshold is missed, 2 when unusable."""
+    from eval.runner import run_command
+
+    return run_command(args.questions, args.corpus, args.index_dir, args.baselines, args.report, args.split,
+                       args.fail_under, args.k, rebuild=args.rebuild)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the confidence weights and abstention threshold on dev, report on test; --write saves them."""
+    from eval.calibrate import calibrate_command
+
+    return calibrate_command(args.questions, args.corpus, args.index_dir, args.write, args.json, args.l2, args.rebuild)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval", description="Letters QA question benchmark tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="corpus directory (default: $LETTERS_QA_CORPUS, else ./corpus)",
     )
     check.set_defaults(func=cmd_check)
+
+    run = sub.add_parser("run", help="run the benchmark and write results.json, report.md and report.html")
+    run.add_argument("--questions", default=None, help="questions file (default: eval/questions.jsonl)")
+    run.add_argument("--corpus", default=None, help="corpus directory (default: $LETTERS_QA_CORPUS, else ./corpus)")
+    run.add_argument("--index-dir", default=None,
+                     help="index directory (default: $LETTERS_QA_INDEX, else .letters_qa_index); built if needed")
+    run.add_argument("--baselines", action="store_true",
+                     help="also run the baselines and ablations (rrf-fusion, dense-only, bm25-only, "
+                          "no-answer-types, no-name-matching, tutorial)")
+    run.add_argument("--report", default=None, metavar="DIR",
+                     help="report directory (default: eval/reports/latest, git-ignored)")
+    run.add_argument("--split", choices=("dev", "test", "all"), default="all", help="questions to run (default: all)")
+    run.add_argument("--k", type=int, default=10, help="passages retrieved per question (default 10, for nDCG@10)")
+    run.add_argument("--fail-under", nargs="+", action="extend", default=[], metavar="METRIC=VALUE",
+                     help="exit 1 when a metric of the full system misses VALUE (a ceiling for false_abstention, "
+                          "answer_words, errors, p50_ms, p95_ms); SYSTEM:METRIC=VALUE for another system")
+    run.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch first")
+    run.set_defaults(func=cmd_run)
+
+    cal = sub.add_parser("calibrate", help="fit confidence weights and the abstention threshold on the dev split")
+    cal.add_argument("--questions", default=None, help="questions file (default: eval/questions.jsonl)")
+    cal.add_argument("--corpus", default=None, help="corpus directory (default: $LETTERS_QA_CORPUS, else ./corpus)")
+    cal.add_argument("--index-dir", default=None, help="index directory (default: $LETTERS_QA_INDEX, else .letters_qa_index)")
+    cal.add_argument("--l2", type=float, default=1.0, help="L2 strength pulling the weights towards the defaults (default 1)")
+    cal.add_argument("--write", action="store_true", help="save threshold, weights and report to retrieval/calibration.json")
+    cal.add_argument("--json", action="store_true", help="print the report as JSON")
+    cal.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch first")
+    cal.set_defaults(func=cmd_calibrate)
     return parser
 
 

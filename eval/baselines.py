@@ -1,9 +1,9 @@
 """The systems the benchmark compares. Each has ``name``, ``description`` and
 ``ask(question) -> dict`` returning a contract answer object (CONTRACT.md).
 
-  full              the assistant as shipped: dense + BM25 fused by reciprocal rank fusion (RRF),
+  full              the assistant as shipped: dense + BM25 fused by weighted min-max score fusion,
                     name matching, answer types, extractive span, calibrated abstention.
-  score-fusion      the same, fusing min-max-normalised scores (0.6 dense + 0.4 BM25) instead of RRF.
+  rrf-fusion        the same, fused by reciprocal rank fusion (RRF) instead of score fusion.
   dense-only        the **no-fusion** ablation: the dense (MiniLM) ranking alone feeds the full
                     answer extraction (no BM25 arm, hence nothing to fuse).
   bm25-only         the BM25 ranking alone feeds the full answer extraction.
@@ -26,14 +26,14 @@ import numpy as np
 
 from retrieval import Assistant
 
-SYSTEM_NAMES: tuple[str, ...] = ("full", "score-fusion", "dense-only", "bm25-only", "no-answer-types",
+SYSTEM_NAMES: tuple[str, ...] = ("full", "rrf-fusion", "dense-only", "bm25-only", "no-answer-types",
                                  "no-name-matching", "tutorial")
 # the ablation the issue calls "no-fusion" is the dense-only row
 ALIASES = {"no-fusion": "dense-only"}
 
 _DESCRIPTIONS = {
-    "full": "shipped assistant: dense+BM25, RRF fusion, name matching, answer types, abstention",
-    "score-fusion": "as full, but weighted score fusion (0.6 dense + 0.4 BM25) instead of RRF",
+    "full": "shipped assistant: dense+BM25, score fusion, name matching, answer types, abstention",
+    "rrf-fusion": "as full, but reciprocal rank fusion (k=60) instead of score fusion",
     "dense-only": "no-fusion ablation: dense ranking alone feeds the full answer extraction",
     "bm25-only": "BM25 ranking alone feeds the full answer extraction",
     "no-answer-types": "as full, without expected-answer-type rules or letter-field answers",
@@ -42,7 +42,7 @@ _DESCRIPTIONS = {
 }
 _SETTINGS = {
     "full": {},
-    "score-fusion": {"fusion": "score"},
+    "rrf-fusion": {"fusion": "rrf"},
     "dense-only": {"arms": ("dense",)},
     "bm25-only": {"arms": ("bm25",)},
     "no-answer-types": {"use_answer_types": False},

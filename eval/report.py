@@ -61,7 +61,7 @@ def console_report(results: Mapping[str, Any], primary: str = "full") -> str:
     out = [f"questions: {n} ({results.get('split', 'all')} split) from {results.get('questions_file')}", "",
            text_table(["system", *TABLE_COLUMNS], system_rows(results))]
     if "dense-only" in results["systems"]:
-        out.append("(dense-only is the no-fusion ablation; score-fusion is the alternative to RRF)")
+        out.append("(dense-only is the no-fusion ablation; rrf-fusion is the alternative to score fusion)")
     if primary in results["systems"]:
         out += ["", f"{primary} by category:",
                 text_table(["category", *CATEGORY_COLUMNS], category_rows(results["systems"][primary]["metrics"]))]

@@ -4,8 +4,9 @@ Builds (or reuses) the index, loads the assistant once, sends every question of 
 through each system, times each answer, scores it (eval.metrics), prints one table and the full
 system's per-category figures, and writes results.json, report.md and report.html (eval.report).
 
-Latency is wall time of one ``ask`` (question embedding, search, extraction); each system answers
-one warm-up question first, untimed, so a lazy model load is not counted.
+Latency is wall time of one ``ask`` (question embedding, search, extraction) in steady state: every
+question is embedded once, untimed, before any system runs, and each system answers one warm-up
+question first, so the lazy model load and torch's first pass per input length are not counted.
 """
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ def _stderr(message: str) -> None:
 def run_command(questions_file: str | Path | None = None, corpus: str | Path | None = None,
                 index_dir: str | Path | None = None, baselines: bool = False,
                 report_dir: str | Path | None = None, split: str = "all", fail_under: Iterable[str] | None = None,
-                k: int = 10, out=None) -> int:
+                k: int = 10, out=None, rebuild: bool = False) -> int:
     """The body of ``python -m eval run``; returns the exit code (0 ok, 1 missed threshold, 2 unusable)."""
     from eval.report import console_report, write_reports
 
@@ -187,7 +188,7 @@ def run_command(questions_file: str | Path | None = None, corpus: str | Path | N
     from eval.baselines import SYSTEM_NAMES, make_systems
 
     try:
-        build = build_index(settings)
+        build = build_index(settings, rebuild=rebuild)
         _stderr(build.summary())
         assistant = Assistant.load(settings=settings)
     except NothingToIndex as exc:
@@ -205,6 +206,8 @@ def run_command(questions_file: str | Path | None = None, corpus: str | Path | N
         system.setup_seconds = round(time.perf_counter() - started, 3)
         systems.append(system)
     texts = canonical_texts(Path(settings.corpus_dir), assistant.reader)
+    for q in selected:  # untimed warm-up: the model's first pass over each input length is slow
+        assistant.embed(q.question)
     _stderr(f"running {len(selected)} questions through {len(systems)} system(s): {', '.join(names)}")
     runs = run_benchmark(systems, selected, texts, _stderr)
 

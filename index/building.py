@@ -20,7 +20,7 @@ from . import __version__
 from .chunking import get_encoding, make_chunks, split_sentences
 from .cleaning import strip_markup
 from .embedding import Embedder
-from .lexical import tokens
+from .lexical import TOKENIZER_VERSION, tokens
 from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
 from .metadata import extract_metadata
 from .records import Document, Skipped, sha256_text
@@ -62,7 +62,8 @@ class BuildReport:
 
 
 def _signature(settings: Settings) -> dict:
-    return {"model": settings.model, "chunker": settings.chunker_params(), "format_version": FORMAT_VERSION}
+    return {"model": settings.model, "chunker": settings.chunker_params(), "format_version": FORMAT_VERSION,
+            "tokenizer_version": TOKENIZER_VERSION}
 
 
 def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str]:

@@ -6,6 +6,9 @@ import re
 
 from .cleaning import strip_markup
 
+# Bump when tokens() changes: the BM25 vocabulary of an existing index is then rebuilt.
+TOKENIZER_VERSION = 2
+
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between
 both but by can could did do does doing down during each few for from further had has have having he her

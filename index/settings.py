@@ -11,7 +11,7 @@ Environment variables (all optional):
   LETTERS_QA_BATCH_SIZE    embedding batch size                    (default: 32)
   LETTERS_QA_THREADS       torch / FAISS threads (0 = library default)
   LETTERS_QA_K             passages returned per question          (default: 5)
-  LETTERS_QA_FUSION        rrf | score                             (default: rrf)
+  LETTERS_QA_FUSION        score | rrf                             (default: score)
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class Settings:
     batch_size: int = 32
     threads: int = 0
     k: int = 5
-    fusion: Literal["rrf", "score"] = "rrf"
+    fusion: Literal["rrf", "score"] = "score"  # measured better than RRF on the benchmark (eval/README.md)
     rrf_k: int = 60
     overfetch: int = 4
     name_boost: float = 0.5

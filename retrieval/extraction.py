@@ -271,6 +271,9 @@ def score_sentences(question: str, kind: str, candidates: Sequence[SentenceEvide
     q_tokens = [t for t in tokens(question) if t not in ignored] or tokens(question)
     typed_question = use_types and kind not in ("description", "reason")
     focus = focus_noun(question) if typed_question else None
+    # names the question uses ("Safer Communities Fund"): a sentence naming the same thing is about it
+    names = [question[e.start:e.end].lower() for e in _names(question) if " " in question[e.start:e.end]]
+    names = [n for n in names if not set(tokens(n)) <= ignored]
     scored = []
     for c in candidates:
         lexical = overlap(q_tokens, c.text + " " + c.expansion)
@@ -285,6 +288,9 @@ def score_sentences(question: str, kind: str, candidates: Sequence[SentenceEvide
         score = (1.0 * c.similarity + 0.45 * lexical + 0.12 / c.passage_rank
                  + (0.18 + has_type_bonus if has_type else (-0.12 if typed_question else 0.0))
                  - (0.15 if c.boilerplate else 0.0) - (0.1 if n_words < 4 else 0.0))
+        context = f"{c.text} {c.expansion} {c.previous if _REFERS_BACK.match(c.text) else ''}".lower()
+        if any(name in context for name in names):
+            score += 0.15
         if use_types and kind == "reason" and _PURPOSE.search(c.text):
             score += 0.1
         scored.append(ScoredSentence(c, score, lexical, has_type))
