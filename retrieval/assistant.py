@@ -19,12 +19,12 @@ import numpy as np
 
 from index.embedding import Embedder
 from index.lexical import STOP_WORDS, tokens, words
-from index.metadata import DATE_PATTERNS
 from index.settings import Settings
 from index.store import DocumentRecord, IndexReader, IndexUnavailable
 
 from .extraction import (ConfidenceFeatures, SentenceEvidence, acronym_definitions, clip_words, confidence,
-                         expand_acronyms, letter_field, overlap, question_type, score_sentences, tighten)
+                         expand_acronyms, letter_field, locate_field, overlap, question_type, score_sentences,
+                         tighten)
 from .names import named_documents, naming_phrases
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
@@ -279,7 +279,7 @@ class Assistant:
         """Answer "who wrote / to whom / when was it sent / what reference" from the letter's own
         signature, salutation, date line or reference line, located in its text."""
         text = self.reader.text(doc.doc_id)
-        span = locate_field(text, field, doc)
+        span = locate_field(text, field, doc.metadata)
         if span is None:
             return None
         start, end = span
@@ -290,32 +290,6 @@ class Assistant:
                             text[quote_start:quote_end], 1.0, start, end, doc.metadata.sender, doc.metadata.date,
                             doc.page_at(start))
         return Answer(question, text[start:end], False, 0.9, (citation,), passages, f"letter:{field}")
-
-
-def locate_field(text: str, field: str, doc: DocumentRecord) -> tuple[int, int] | None:
-    """Where in the text the letter states a metadata field (the signature for the sender)."""
-    m = doc.metadata
-    if field == "sender" and m.sender:
-        at = text.rfind(m.sender)
-        return (at, at + len(m.sender)) if at >= 0 else None
-    if field == "role" and m.role:
-        at = text.rfind(m.role)
-        return (at, at + len(m.role)) if at >= 0 else None
-    if field == "recipient" and m.recipient:
-        salutation = re.search(r"dear\s+", text, re.I)
-        start = salutation.end() if salutation else 0
-        at = text.find(m.recipient, start)
-        return (at, at + len(m.recipient)) if at >= 0 else None
-    if field == "reference" and m.reference:
-        at = text.find(m.reference)
-        return (at, at + len(m.reference)) if at >= 0 else None
-    if field == "date" and m.date:
-        head = text[:3000]
-        found = [match for pattern in DATE_PATTERNS for match in pattern.finditer(head)]
-        if found:
-            first = min(found, key=lambda match: match.start())
-            return first.start(), first.end()
-    return None
 
 
 def _with_letter(answer: Answer, source: str) -> Answer:

@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from index.cleaning import boilerplate_lines
 from index.lexical import tokens
+from index.metadata import DATE_PATTERNS
+from index.records import LetterMetadata
 
 # --- answer types -------------------------------------------------------------------------------
 _TYPE_RULES: list[tuple[str, re.Pattern]] = [
@@ -42,6 +45,12 @@ LETTER_FIELDS: list[tuple[str, re.Pattern]] = [
     ("sender", re.compile(r"\bwho\b.{0,60}\b(wrote|write|writes|written|signed|signs|sign|sent|sends|authored)\b|"
                           r"\b(author|sender|signatory|signed by|written by|sent by)\b|"
                           r"\bwho\b.{0,40}\bletter\b.{0,20}\bfrom\b|\bwhose (letter|signature)\b", re.I)),
+    ("phone", re.compile(r"\b(phone|telephone|tel)\b|\bcall\b.{0,30}\bnumber\b", re.I)),
+    ("email", re.compile(r"\be-?mail\b", re.I)),
+    ("website", re.compile(r"\bwebsite\b|\bweb (site|address|page)\b|\burl\b", re.I)),
+    ("address", re.compile(r"\b(postal|office|correspondence|full|street|their|its|his|her)\s+address\b|\baddress (of|for)\b|"
+                           r"\b(what|which)(?:'s|’s| is| was)?\s+(?:the\s+)?(?:\w+\s+)?address\b|"
+                           r"\bwhere is\b.{0,40}\b(office|based|headquarters|located)\b|\bpostcode\b", re.I)),
     ("reference", re.compile(r"\breference (number|code)?\b|\bref\b", re.I)),
     ("date", re.compile(r"\b(when|what date|which date|date)\b.{0,60}\bletter\b.{0,40}\b(written|sent|dated|signed|issued)\b|"
                         r"\b(what|which) (date|day)\b.{0,50}\bletter\b|\bletter\b.{0,50}\b(dated|date)\b|"
@@ -434,3 +443,66 @@ def confidence(features: ConfidenceFeatures, weights: dict | None = None) -> flo
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     z = w["bias"] + sum(w[name] * value for name, value in zip(FEATURE_NAMES, features.as_list()))
     return 1.0 / (1.0 + math.exp(-z))
+
+
+# --- letter-level fields ------------------------------------------------------------------------
+_PHONE = re.compile(r"(?<![\w+])(?:\+44\s?|0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_WEB = re.compile(r"\b(?:https?://)?www\.[\w-]+(?:\.[\w-]+)+(?:/[\w./-]*)?")
+_ADDRESS_LINE = re.compile(r"\d|\b(House|Building|Centre|Center|Court|Hall|Street|Road|Lane|Square|Place|Way|Tower|"
+                           r"Park|Chambers|Floor)\b")
+
+
+def _address(text: str) -> tuple[int, int] | None:
+    """The sender's postal address: the letterhead/footer line with a postcode (a repeated footer
+    first, else the first postcode in the letter) and the address lines just above it."""
+    postcodes = list(_POSTCODE.finditer(text))
+    if not postcodes:
+        return None
+    boiler = boilerplate_lines(text)
+    chosen = next((m for m in postcodes if any(s <= m.start() < e for s, e in boiler)), postcodes[0])
+    line_start = text.rfind("\n", 0, chosen.start()) + 1
+    start = line_start
+    for _ in range(3):  # up to three address lines above the postcode line
+        if start == 0:
+            break
+        previous_end = start - 1
+        previous_start = text.rfind("\n", 0, previous_end) + 1
+        line = text[previous_start:previous_end].strip()
+        if not line or len(line) > 60 or not _ADDRESS_LINE.search(line):
+            break
+        start = previous_start
+    while text[start].isspace():
+        start += 1
+    return start, chosen.end()
+
+
+def locate_field(text: str, field: str, m: LetterMetadata) -> tuple[int, int] | None:
+    """Where the letter itself states a letter-level field (the signature for the sender, the
+    letterhead for contact details), as (start, end) in its text; None when it does not."""
+    if field == "sender" and m.sender:
+        at = text.rfind(m.sender)
+        return (at, at + len(m.sender)) if at >= 0 else None
+    if field == "role" and m.role:
+        at = text.rfind(m.role)
+        return (at, at + len(m.role)) if at >= 0 else None
+    if field == "recipient" and m.recipient:
+        salutation = re.search(r"dear\s+", text, re.I)
+        start = salutation.end() if salutation else 0
+        at = text.find(m.recipient, start)
+        return (at, at + len(m.recipient)) if at >= 0 else None
+    if field == "reference" and m.reference:
+        at = text.find(m.reference)
+        return (at, at + len(m.reference)) if at >= 0 else None
+    if field == "date" and m.date:
+        head = text[:3000]
+        found = [match for pattern in DATE_PATTERNS for match in pattern.finditer(head)]
+        if found:
+            first = min(found, key=lambda match: match.start())
+            return first.start(), first.end()
+    if field in ("phone", "email", "website"):
+        match = {"phone": _PHONE, "email": _EMAIL, "website": _WEB}[field].search(text)
+        return (match.start(), match.end()) if match else None
+    if field == "address":
+        return _address(text)
+    return None

@@ -143,3 +143,31 @@ def test_concurrent_questions_get_the_same_answers_as_sequential_ones(assistant)
     for t in threads:
         t.join()
     assert [results[i] for i in range(len(questions))] == expected
+
+
+def test_contact_details_and_address_come_from_the_letterhead():
+    from index.metadata import extract_metadata
+    from retrieval.extraction import locate_field
+
+    text = ("Anne Smith\nPolice and Crime Commissioner for Northdale\nUnit 4, Riverside House\n12 Mill Road\n"
+            "Northdale ND4 7QT\n\nTel: 01632 960123\nEmail: opcc@northdale.example.org\nwww.northdale-pcc.example.org\n\n"
+            "1st March 2022\n\nDear Home Secretary,\n\nThank you for the report.\n\nYours sincerely\n\nAnne Smith\n")
+    meta = extract_metadata(text)
+
+    def field(name):
+        span = locate_field(text, name, meta)
+        return text[span[0]:span[1]] if span else None
+
+    assert field("phone") == "01632 960123"
+    assert field("email") == "opcc@northdale.example.org"
+    assert field("website") == "www.northdale-pcc.example.org"
+    assert field("address") == "Unit 4, Riverside House\n12 Mill Road\nNorthdale ND4 7QT"
+    assert field("date") == "1st March 2022"
+    assert locate_field("No contact details here.", "phone", extract_metadata("No contact details here.")) is None
+
+
+def test_contact_questions_are_recognised_but_address_as_a_verb_is_not():
+    assert letter_field("What's the phone number for the PCC?") == "phone"
+    assert letter_field("What email address is given?") == "email"
+    assert letter_field("Where is the GMCA office?") == "address"
+    assert letter_field("How does the force address extremism?") is None
