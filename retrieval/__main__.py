@@ -55,19 +55,12 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def cmd_ask(args) -> int:
-    from .assistant import QuestionError
-
     if args.questions is None and args.question is None:
         print("error: give a QUESTION or --questions FILE.jsonl", file=sys.stderr)
         return 2
     if args.questions is not None:
         return _batch(args)
-    assistant = _load(args)
-    try:
-        answer = assistant.ask(args.question, _filters(args))
-    except QuestionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    answer = _load(args).ask(args.question, _filters(args))  # a QuestionError is reported by main()
     _print_answer(answer, args.json)
     return 0
 
@@ -104,14 +97,7 @@ def _batch(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .assistant import QuestionError
-
-    assistant = _load(args)
-    try:
-        answers = assistant.compare(args.question, _filters(args))
-    except QuestionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    answers = _load(args).compare(args.question, _filters(args))
     if args.json:
         print(json.dumps({"question": args.question, "answers": [a.to_json() for a in answers]}, ensure_ascii=False))
     else:
@@ -150,7 +136,7 @@ def main(argv=None) -> int:
 
     try:
         return args.func(args)
-    except (IndexUnavailable, ModelUnavailable, ValueError) as exc:
+    except (IndexUnavailable, ModelUnavailable, ValueError) as exc:  # QuestionError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

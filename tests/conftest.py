@@ -24,18 +24,22 @@ def write_letters(folder: Path, letters: dict[str, str]) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def shipped_settings(tmp_path_factory):
-    """Settings for an index of a copy of the shipped letters, built once."""
+def built(corpus: Path):
+    """Settings for an index of `corpus` (in a sibling folder), built."""
     from index.building import build_index
     from index.settings import Settings
 
-    base = tmp_path_factory.mktemp("shipped")
-    corpus = base / "corpus"
-    shutil.copytree(SHIPPED, corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=base / "index")
+    settings = Settings(corpus_dir=corpus, index_dir=corpus.parent / "index")
     build_index(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def shipped_settings(tmp_path_factory):
+    """Settings for an index of a copy of the shipped letters, built once."""
+    corpus = tmp_path_factory.mktemp("shipped") / "corpus"
+    shutil.copytree(SHIPPED, corpus)
+    return built(corpus)
 
 
 @pytest.fixture(scope="session")
@@ -91,14 +95,7 @@ TOWN_LETTERS = {
 @pytest.fixture(scope="session")
 def town_settings(tmp_path_factory):
     """Two made-up letters in other layouts, indexed once."""
-    from index.building import build_index
-    from index.settings import Settings
-
-    base = tmp_path_factory.mktemp("towns")
-    corpus = write_letters(base / "corpus", TOWN_LETTERS)
-    settings = Settings(corpus_dir=corpus, index_dir=base / "index")
-    build_index(settings)
-    return settings
+    return built(write_letters(tmp_path_factory.mktemp("towns") / "corpus", TOWN_LETTERS))
 
 
 @pytest.fixture(scope="session")
