@@ -36,7 +36,7 @@ _TYPE_RULES: list[tuple[str, re.Pattern]] = [
                           r"authorities|agency|partner|partners|university|universities|team|board|unit|individual|"
                           r"partnership|commission|inspectorate|region|charity|organisation's|panel|service)\b|"
                           r"\bname of\b|\bnamed\b", re.I)),
-    ("reason", re.compile(r"\bwhy\b|\bfor what (reason|purpose)\b|\b(purpose|aim|reason|rationale) (of|for|behind)\b|"
+    ("reason", re.compile(r"\bwhy\b|\bwhat(?:'s|’s| is| was) the (point|purpose|aim|goal|reason|idea)\b|\bfor what (reason|purpose)\b|\b(purpose|aim|reason|rationale) (of|for|behind)\b|"
                           r"\bwhat for\b", re.I)),
 ]
 LETTER_FIELDS: list[tuple[str, re.Pattern]] = [
@@ -256,8 +256,9 @@ class ScoredSentence:
 
 _REFERS_BACK = re.compile(r"^\W*(this|these|that|those|it|they|such|the group|the scheme|the fund|the pilot|"
                           r"as a result|alongside this|with this)\b", re.I)
-_PURPOSE = re.compile(r"\b(to ensure|in order to|so that|because|so as to|this will|will help|to help|aims? to|"
-                      r"designed to|intended to)\b", re.I)
+_PURPOSE = re.compile(r"\b(in order to|so that|because|so as to|due to|as a result of|depending on|depends on|dependent on|this will|will help|aims? to|designed to|intended to|"
+                      r"to (?:ensure|promote|improve|support|provide|enable|help|make sure|allow|reduce|increase|"
+                      r"strengthen|embed|build|develop|deliver|tackle|prevent|protect|consider|encourage|share))\b", re.I)
 
 
 def answers_type(text: str, kind: str, question: str, question_tokens: Sequence[str]) -> bool:
@@ -301,7 +302,7 @@ def score_sentences(question: str, kind: str, candidates: Sequence[SentenceEvide
         if any(name in context for name in names):
             score += 0.15
         if use_types and kind == "reason" and _PURPOSE.search(c.text):
-            score += 0.1
+            score += 0.15 if _REFERS_BACK.match(c.text) else 0.1
         scored.append(ScoredSentence(c, score, lexical, has_type))
     return sorted(scored, key=lambda s: (-s.score, s.evidence.start))
 
@@ -321,7 +322,8 @@ _AUXILIARIES = frozenset("is are was were be been does did do has have had will 
 _HEAD_NOUNS = frozenset(tokens("person people official officer organisation body group force council authority agency "
                                "partner university team board unit partnership commission inspectorate region charity "
                                "panel service act law fund grant programme pilot scheme meeting conference facility "
-                               "strategy centre hall house office plan network forum committee"))
+                               "strategy centre hall house office plan network forum committee lead leads chair "
+                               "sergeant commander advisor adviser coordinator manager"))
 
 
 def focus_noun(question: str) -> str | None:
@@ -386,6 +388,10 @@ def tighten(text: str, kind: str, question: str, use_types: bool = True) -> tupl
         entity = best_entity(text, kind, question)
         if entity is not None:
             return entity.start, entity.end
+    if use_types and kind == "reason":
+        purpose = _PURPOSE.search(text)
+        if purpose and len(text[purpose.start():].split()) >= 4:
+            return purpose.start(), len(text.rstrip(". "))
     if len(text.split()) <= CLAUSE_WORDS:
         return 0, len(text)
     q_tokens = set(tokens(question))
