@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedding import Embedder
-from index.lexical import STOP_WORDS, tokens, words
+from index.lexical import STOP_WORDS, TOKENIZER_VERSION, tokens, words
 from index.settings import Settings
 from index.store import DocumentRecord, IndexReader, IndexUnavailable
 
@@ -75,6 +75,9 @@ class Assistant:
         if index_dir is not None:
             settings = settings.replace(index_dir=index_dir)
         reader = IndexReader.open(settings.index_dir, settings.model)
+        if reader.manifest.get("tokenizer_version") != TOKENIZER_VERSION:
+            raise IndexUnavailable(f"index at {settings.index_dir} was built by an older version of Letters QA; "
+                                   f"update it with: python -m index build --index-dir {settings.index_dir}")
         from .calibration import load_weights
 
         assistant = cls(reader, settings, weights=load_weights())
