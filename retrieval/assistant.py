@@ -25,7 +25,7 @@ from index.store import DocumentRecord, IndexReader, IndexUnavailable
 from .extraction import (ConfidenceFeatures, SentenceEvidence, acronym_definitions, clip_words, confidence,
                          expand_acronyms, letter_field, locate_field, overlap, question_type, score_sentences,
                          tighten)
-from .names import named_documents, naming_phrases
+from .names import NameIndex
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
 
@@ -65,6 +65,7 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
         self.searcher = HybridSearcher(reader, settings)
+        self.names = NameIndex(reader.documents)
         self.weights = weights
         self._encode_lock = threading.Lock()
 
@@ -90,7 +91,11 @@ class Assistant:
 
     def with_settings(self, **changes) -> "Assistant":
         """The same loaded index and model under other settings (for ablations and baselines)."""
-        return Assistant(self.reader, self.settings.replace(**changes), self.embedder, self.weights)
+        clone = Assistant.__new__(Assistant)
+        clone.__dict__.update(self.__dict__)
+        clone.settings = self.settings.replace(**changes)
+        clone.searcher = HybridSearcher(self.reader, clone.settings)
+        return clone
 
     @property
     def documents(self) -> list[DocumentRecord]:
@@ -137,8 +142,9 @@ class Assistant:
         kind = question_type(question)
         boosts: dict[int, float] = {}
         if use_names and settings.use_name_matching:
-            allowed = [d for d in self.documents if filters is None or filters.admits(d)]
-            boosts = named_documents(question, allowed)
+            allowed = None if filters is None or not filters.active else \
+                {d.ordinal for d in self.documents if filters.admits(d)}
+            boosts = self.names.weights(question, allowed)
         hits = self.searcher.search(question, vector, max(k, CANDIDATE_PASSAGES), filters,
                                     {o: settings.name_boost * w for o, w in boosts.items()},
                                     arms=settings.arms)
@@ -147,7 +153,7 @@ class Assistant:
             return Answer(question, None, True, 0.0, (), passages, kind,
                           reason="no passage in the letters shares words or meaning with the question")
 
-        naming = naming_phrases(question, self.documents) if use_names and settings.use_name_matching else []
+        naming = self.names.naming_phrases(question) if use_names and settings.use_name_matching else []
         field = self._letter_field(question, naming) if settings.use_answer_types else None
         if field:
             doc = self.documents[max(boosts, key=boosts.get)] if boosts else \

@@ -24,58 +24,79 @@ def initials(name: str) -> str | None:
     return "".join(capitals).lower() if len(capitals) >= 3 else None
 
 
-def alias_text(doc: DocumentRecord) -> str:
-    """What a letter can be called: sender, role, organisation (and its initials), and the file name."""
+def alias_parts(doc: DocumentRecord) -> list[str]:
+    """What a letter can be called: its sender, role and organisation (and the organisation's initials)."""
     m = doc.metadata
-    stem = re.sub(r"[-_.]+", " ", doc.source.rsplit("/", 1)[-1].rsplit(".", 1)[0])
-    parts = [m.sender, m.role, m.organisation, initials(m.organisation or ""), stem]
-    return " | ".join(v for v in parts if v).lower()
+    return [v.lower() for v in (m.sender, m.role, m.organisation, initials(m.organisation or "")) if v]
 
 
-def _contains(haystack: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", haystack) is not None
+def _grams(words: list[str], max_n: int) -> set[str]:
+    return {" ".join(words[i:i + n]) for n in range(1, max_n + 1) for i in range(len(words) - n + 1)}
 
 
-def _matches(question: str, documents: Sequence[DocumentRecord], max_n: int = 4) -> list[tuple[str, list[int], float]]:
-    """(phrase, document ordinals, weight) for each question phrase found in the letters' metadata."""
-    if len(documents) < 2:
-        return []
-    aliases = [alias_text(d) for d in documents]
-    words = [m.group(0) for m in _WORD.finditer(question)]
-    lowered = [w.lower().replace("’", "'") for w in words]
-    used = [False] * len(words)
-    found = []
-    for n in range(max_n, 0, -1):
-        for i in range(len(words) - n + 1):
-            if any(used[i:i + n]):
-                continue
-            gram = lowered[i:i + n]
-            if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
-                continue
-            if n == 1 and (gram[0] in GENERIC or not words[i][:1].isupper() or len(gram[0]) < 3):
-                continue
-            phrase = " ".join(gram)
-            hits = [o for o, alias in enumerate(aliases) if _contains(alias, phrase)]
-            if not hits:
-                continue
-            weight = 1.0 - len(hits) / len(documents)
-            if weight <= 0:
-                continue
-            for j in range(i, i + n):
-                used[j] = True
-            found.append((phrase, [documents[o].ordinal for o in hits], weight))
-    return found
+class NameIndex:
+    """Every 1–4-word phrase of every letter's names, to the letters that have it: built once per
+    index, so matching a question costs a few dictionary look-ups however many letters there are."""
+
+    MAX_N = 4
+
+    def __init__(self, documents: Sequence[DocumentRecord]):
+        self.documents = list(documents)
+        self.phrases: dict[str, set[int]] = {}
+        for doc in self.documents:
+            for part in alias_parts(doc):
+                for gram in _grams(_WORD.findall(part), self.MAX_N):
+                    self.phrases.setdefault(gram, set()).add(doc.ordinal)
+
+    def matches(self, question: str, allowed: set[int] | None = None) -> list[tuple[str, list[int], float]]:
+        """(phrase, document ordinals, weight) for each question phrase found in the letters' names;
+        weight = 1 - (letters sharing it / letters searched)."""
+        total = len(allowed) if allowed is not None else len(self.documents)
+        if total < 2:
+            return []
+        words = _WORD.findall(question)
+        lowered = [w.lower().replace("’", "'") for w in words]
+        used = [False] * len(words)
+        found = []
+        for n in range(self.MAX_N, 0, -1):
+            for i in range(len(words) - n + 1):
+                if any(used[i:i + n]):
+                    continue
+                gram = lowered[i:i + n]
+                if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
+                    continue
+                if n == 1 and (gram[0] in GENERIC or not words[i][:1].isupper() or len(gram[0]) < 3):
+                    continue
+                phrase = " ".join(gram)
+                hits = self.phrases.get(phrase, set())
+                if allowed is not None:
+                    hits = hits & allowed
+                if not hits:
+                    continue
+                weight = 1.0 - len(hits) / total
+                if weight <= 0:
+                    continue
+                for j in range(i, i + n):
+                    used[j] = True
+                found.append((phrase, sorted(hits), weight))
+        return found
+
+    def weights(self, question: str, allowed: set[int] | None = None) -> dict[int, float]:
+        """{document ordinal: weight in (0, 1]} for letters whose names the question uses."""
+        out: dict[int, float] = {}
+        for _, ordinals, weight in self.matches(question, allowed):
+            for o in ordinals:
+                out[o] = max(out.get(o, 0.0), weight)
+        return out
+
+    def naming_phrases(self, question: str) -> list[str]:
+        """The phrases of the question that only say which letter is meant (e.g. "West Yorkshire")."""
+        return [phrase for phrase, _, _ in self.matches(question)]
 
 
 def named_documents(question: str, documents: Sequence[DocumentRecord]) -> dict[int, float]:
-    """{document ordinal: weight in (0, 1]} for letters whose metadata the question names."""
-    weights: dict[int, float] = {}
-    for _, ordinals, weight in _matches(question, documents):
-        for o in ordinals:
-            weights[o] = max(weights.get(o, 0.0), weight)
-    return weights
+    return NameIndex(documents).weights(question)
 
 
 def naming_phrases(question: str, documents: Sequence[DocumentRecord]) -> list[str]:
-    """The phrases of the question that only say which letter is meant (e.g. "West Yorkshire")."""
-    return [phrase for phrase, _, _ in _matches(question, documents)]
+    return NameIndex(documents).naming_phrases(question)
