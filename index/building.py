@@ -23,7 +23,7 @@ from .embedding import Embedder
 from .lexical import TOKENIZER_VERSION, tokens
 from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
 from .metadata import extract_metadata
-from .records import Document, Skipped, sha256_text
+from .records import Chunk, Document, Skipped, Span, sha256_text
 from .settings import Settings
 from .store import FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, read_manifest, write_build
 
@@ -116,6 +116,10 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
 
     documents: list[Document] = []
     unreadable: dict[str, dict] = {}
+    # letters whose file is unchanged keep their metadata, sentences and chunks from the previous build
+    # (same chunker settings and same code version, so recomputing would give the same result)
+    reusable: dict[str, DocumentRecord] = {}
+    same_code = compatible and manifest.get("pipeline") == pipeline_fingerprint()
     for number, source in enumerate(sorted(current)):
         file = current[source]
         sha = hashes[source]
@@ -124,6 +128,8 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
             rec = previous.by_source[source]
             documents.append(Document(rec.doc_id, source, previous.text(source), sha, rec.format, rec.pages,
                                       rec.warnings))
+            if same_code:
+                reusable[source] = rec
         elif source in prev_skipped and prev_skipped[source]["sha256"] == sha:
             report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
             unreadable[source] = prev_skipped[source]
@@ -145,7 +151,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
         raise NothingToIndex(f"no indexable documents in {settings.corpus_dir} "
                              f"({len(report.skipped)} skipped, {report.ignored} with unsupported extensions)")
 
-    contents = _process(documents, settings, progress)
+    contents = _process(documents, settings, progress, previous, reusable)
     report.embedded, report.reused_vectors = _embed(contents, previous, settings, progress, show_progress)
     if previous is not None:
         previous.close()
@@ -156,6 +162,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "versions": _versions(),
+        "pipeline": pipeline_fingerprint(),
         "files": {d.source: {"sha256": d.sha256, "size": current[d.source].size,
                              "mtime_ns": current[d.source].mtime_ns, "doc_id": d.doc_id, "format": d.format}
                   for d in documents},
@@ -171,14 +178,25 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
     return report
 
 
-def _process(documents: list[Document], settings: Settings, progress: Progress | None) -> BuildContents:
+def _process(documents: list[Document], settings: Settings, progress: Progress | None,
+             previous: IndexReader | None = None, reusable: dict[str, DocumentRecord] | None = None) -> BuildContents:
     encoding = get_encoding(settings.tokenizer)
 
     def count(text: str) -> int:
         return len(encoding.encode_ordinary(text))
 
+    reusable = reusable or {}
+    old_sentences = previous.sentences_by_document() if previous is not None and reusable else {}
+    old_chunks = previous.chunks_by_document() if previous is not None and reusable else {}
     records, sentences, chunks, chunk_tokens = [], [], [], []
     for ordinal, doc in enumerate(documents):
+        old = reusable.get(doc.source)
+        if old is not None and old.ordinal in old_sentences:
+            _reuse(ordinal, doc, old, old_sentences[old.ordinal], old_chunks.get(old.ordinal, []),
+                   records, sentences, chunks, chunk_tokens)
+            if progress:
+                progress("chunking", ordinal + 1, len(documents))
+            continue
         metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem)
         records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
                                        doc.warnings, len(doc.text)), doc.text))
@@ -197,37 +215,85 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
                          chunk_tokens)
 
 
+def pipeline_fingerprint() -> str:
+    """sha256 of the code that turns a letter's text into metadata, sentences, chunks and tokens: an
+    incremental build reuses an unchanged letter's stored results only when this code is unchanged."""
+    import hashlib
+
+    digest = hashlib.sha256(__version__.encode())
+    for name in ("chunking.py", "cleaning.py", "metadata.py", "lexical.py", "records.py"):
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _reuse(ordinal: int, doc: Document, old: DocumentRecord, old_sentences: list, old_chunks: list,
+           records: list, sentences: list, chunks: list, chunk_tokens: list) -> None:
+    """Append an unchanged letter's record, sentences and chunks as the previous build stored them."""
+    records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, old.metadata, doc.pages,
+                                   doc.warnings, len(doc.text)), doc.text))
+    first_row = len(sentences)
+    old_first = old_sentences[0][0] if old_sentences else 0
+    for _, start, end, boilerplate, embed_hash in old_sentences:
+        sentences.append((ordinal, Span(start, end, boilerplate), embed_hash))
+    for chunk_id, start, end, text, s_first, s_last, boilerplate, n_tokens in old_chunks:
+        embed_text = strip_markup(text)
+        chunk = Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, source=doc.source, char_start=start, char_end=end,
+                      text=text, embed_text=embed_text, n_tokens=n_tokens,
+                      sentence_ids=tuple(range(s_first - old_first, s_last - old_first + 1)), boilerplate=boilerplate)
+        chunks.append((ordinal, chunk, first_row + s_first - old_first, first_row + s_last - old_first))
+        chunk_tokens.append(tokens(embed_text) or [""])
+
+
 def _embed(contents: BuildContents, previous: IndexReader | None, settings: Settings,
            progress: Progress | None, show_progress: bool) -> tuple[int, int]:
-    """Fill contents' vectors, embedding only texts whose hash the previous build does not hold."""
-    chunk_items = [(c.content_hash, c.embed_text) for _, c, _, _ in contents.chunks]
-    sentence_items = []
-    for ordinal, span, embed_hash in contents.sentences:
-        text = contents.documents[ordinal][1]
-        sentence_items.append((embed_hash, strip_markup(text[span.start:span.end])))
-    cached: dict[str, np.ndarray] = {}
+    """Fill contents' vectors, embedding only texts whose hash the previous build does not hold.
+
+    Vectors are gathered by row in bulk, and a sentence's embed text is only computed when it must be
+    embedded (adding one letter to a large index touches every stored vector once, nothing more)."""
+    chunk_hashes = [c.content_hash for _, c, _, _ in contents.chunks]
+    sentence_hashes = [h for _, _, h in contents.sentences]
+    where: dict[str, tuple[int, int]] = {}  # hash -> (source: 0 old chunks, 1 old sentences, 2 new; row)
+    sources: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * 3
     if previous is not None:
-        old_chunk_vectors, old_sentence_vectors = previous.chunk_vectors, previous.sentence_vectors
-        wanted = {h for h, _ in chunk_items} | {h for h, _ in sentence_items}
+        sources[0], sources[1] = previous.chunk_vectors, previous.sentence_vectors
+        wanted = set(chunk_hashes) | set(sentence_hashes)
         for h, row in previous.chunk_hashes().items():
             if h in wanted:
-                cached[h] = np.asarray(old_chunk_vectors[row])
+                where[h] = (0, row)
         for h, row in previous.sentence_hashes().items():
-            if h in wanted and h not in cached:
-                cached[h] = np.asarray(old_sentence_vectors[row])
+            if h in wanted and h not in where:
+                where[h] = (1, row)
     todo: dict[str, str] = {}
-    for h, text in chunk_items + sentence_items:
-        if h not in cached and h not in todo:
-            todo[h] = text
+    for h, (_, chunk, _, _) in zip(chunk_hashes, contents.chunks):
+        if h not in where and h not in todo:
+            todo[h] = chunk.embed_text
+    for h, (ordinal, span, _) in zip(sentence_hashes, contents.sentences):
+        if h not in where and h not in todo:
+            todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
     embedder = Embedder(settings.model, settings.batch_size, settings.threads)
     if todo:
         stage_progress = (lambda done, total: progress("embedding", done, total)) if progress else None
-        vectors = embedder.encode(list(todo.values()), progress=stage_progress, show_progress=show_progress)
-        cached.update(zip(todo.keys(), vectors))
-    dim = next(iter(cached.values())).shape[0] if cached else embedder.dimension
-    contents.chunk_vectors = np.array([cached[h] for h, _ in chunk_items], dtype=np.float32).reshape(-1, dim)
-    contents.sentence_vectors = np.array([cached[h] for h, _ in sentence_items], dtype=np.float32).reshape(-1, dim)
-    reused = len({h for h, _ in chunk_items + sentence_items}) - len(todo)
+        sources[2] = embedder.encode(list(todo.values()), progress=stage_progress, show_progress=show_progress)
+        where.update((h, (2, j)) for j, h in enumerate(todo))
+    dims = [a.shape[1] for a in sources if a.ndim == 2 and a.shape[0]]
+    dim = dims[0] if dims else embedder.dimension
+
+    def gather(hashes: list[str]) -> np.ndarray:
+        out = np.zeros((len(hashes), dim), dtype=np.float32)
+        if not hashes:
+            return out
+        located = np.array([where[h] for h in hashes], dtype=np.int64).reshape(-1, 2)
+        for source, vectors in enumerate(sources):
+            picked = np.flatnonzero(located[:, 0] == source)
+            if len(picked):
+                rows = located[picked, 1]
+                order = np.argsort(rows, kind="stable")  # read a memory-mapped file front to back
+                out[picked[order]] = np.asarray(vectors[rows[order]], dtype=np.float32)
+        return out
+
+    contents.chunk_vectors = gather(chunk_hashes)
+    contents.sentence_vectors = gather(sentence_hashes)
+    reused = len(set(chunk_hashes) | set(sentence_hashes)) - len(todo)
     return len(todo), reused
 
 

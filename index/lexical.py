@@ -2,6 +2,7 @@
 so that 'grants'/'grant' and 'funded'/'funding'/'fund' meet. A pure function over strings."""
 from __future__ import annotations
 
+import functools
 import re
 
 from .cleaning import strip_markup
@@ -32,6 +33,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(strip_markup(text).lower().replace("’", "'"))
 
 
+@functools.lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(fold(w) for w in words(text) if w not in STOP_WORDS)
+
+
 def tokens(text: str) -> list[str]:
-    """Content tokens of `text` for BM25 and overlap scoring."""
-    return [fold(w) for w in words(text) if w not in STOP_WORDS]
+    """Content tokens of `text` for BM25 and overlap scoring (cached: answering re-reads sentences)."""
+    return list(_tokens(text))

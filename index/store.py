@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 FORMAT_VERSION = 1
-EXACT_SEARCH_LIMIT = 200_000  # chunks; above this an HNSW graph replaces exact search
+EXACT_SEARCH_LIMIT = 150_000  # chunks; above this an HNSW graph replaces exact search
+# Measured (bench/results/faiss_scaling.json, python -m bench): exact single-query search costs 13 ms at 120k
+# chunks on an idle core and 25 / 53 / 73 ms p50 at 100k / 200k / 300k on 2 shared cores, so beyond ~150k it
+# no longer fits a 60 ms answer. HNSW (M=32, efSearch=128) answers in 0.2-0.25 ms with recall@10 0.996-1.0
+# against exact at 100k-300k, but building the graph costs ~0.4 ms per chunk (48 s at 120k) on every build,
+# incremental ones included, so exact search is kept while it is fast enough.
 
 
 class IndexUnavailable(RuntimeError):
@@ -343,6 +348,24 @@ class IndexReader:
         return [SentenceRow(r[0], r[1], r[2], r[3], bool(r[4])) for r in self._db().execute(
             'SELECT row, doc_ordinal, start, "end", boilerplate FROM sentences WHERE doc_ordinal = ? ORDER BY row',
             (ordinal,))]
+
+    def sentences_by_document(self) -> dict[int, list[tuple[int, int, int, bool, str]]]:
+        """{ordinal: [(row, start, end, boilerplate, embed_hash), ...]} in row order (for incremental builds)."""
+        out: dict[int, list] = {}
+        for row, ordinal, start, end, boiler, h in self._db().execute(
+                'SELECT row, doc_ordinal, start, "end", boilerplate, embed_hash FROM sentences ORDER BY row'):
+            out.setdefault(ordinal, []).append((row, start, end, bool(boiler), h))
+        return out
+
+    def chunks_by_document(self) -> dict[int, list[tuple[str, int, int, str, int, int, bool, int]]]:
+        """{ordinal: [(chunk_id, start, end, text, sentence_first, sentence_last, boilerplate, n_tokens), ...]}."""
+        out: dict[int, list] = {}
+        for ordinal, *rest in self._db().execute(
+                "SELECT doc_ordinal, chunk_id, char_start, char_end, text, sentence_first, sentence_last, boilerplate, "
+                "n_tokens FROM chunks ORDER BY row"):
+            rest[6] = bool(rest[6])
+            out.setdefault(ordinal, []).append(tuple(rest))
+        return out
 
     def sentence_hashes(self) -> dict[str, int]:
         return {h: row for row, h in self._db().execute("SELECT row, embed_hash FROM sentences")}

@@ -66,6 +66,9 @@ class Assistant:
         self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
         self.searcher = HybridSearcher(reader, settings)
         self.names = NameIndex(reader.documents)
+        self._sender_tokens = [set(tokens(d.metadata.sender or "")) for d in reader.documents]
+        self._role_tokens = [set(tokens(d.metadata.role or "")) for d in reader.documents]
+        self._definitions: dict[int, dict[str, str]] = {}  # acronyms each letter defines, found once
         self.weights = weights
         self._encode_lock = threading.Lock()
 
@@ -214,7 +217,7 @@ class Assistant:
             doc = self.documents[chunk.doc_ordinal]
             text = texts.setdefault(chunk.doc_ordinal, self.reader.text(doc.doc_id))
             if chunk.doc_ordinal not in definitions:
-                definitions[chunk.doc_ordinal] = {k: text[a:b] for k, (a, b) in acronym_definitions(text).items()}
+                definitions[chunk.doc_ordinal] = self._acronyms(chunk.doc_ordinal, text)
             rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last)
             previous = {r.row + 1: text[r.start:r.end] for r in rows if r.doc_ordinal == chunk.doc_ordinal}
             rows = [r for r in rows if r.row >= chunk.sentence_first]
@@ -245,6 +248,13 @@ class Assistant:
                         score, evidence.start + start, evidence.start + end, doc.metadata.sender,
                         doc.metadata.date, doc.page_at(evidence.start))
 
+    def _acronyms(self, ordinal: int, text: str) -> dict[str, str]:
+        found = self._definitions.get(ordinal)
+        if found is None:  # a race computes the same value twice, harmlessly
+            found = {k: text[a:b] for k, (a, b) in acronym_definitions(text).items()}
+            self._definitions[ordinal] = found
+        return found
+
     def _acronym_answer(self, question: str, hits: list[Hit], passages: tuple[Passage, ...]) -> Answer | None:
         """ "What does CTPNE stand for?": the long form where a letter defines the acronym."""
         if not re.search(r"\b(stands?|short) for\b|\babbreviat|\bacronym\b|\bfull name\b|\bspelt out\b|\bspelled out\b",
@@ -274,12 +284,12 @@ class Assistant:
             return field
         named = tokens(" ".join(naming))
         if re.search(r"\b(job|title|role|position|post)\b", question, re.I) and any(
-                set(named) <= set(tokens(d.metadata.sender or "")) for d in self.documents):
+                set(named) <= sender for sender in self._sender_tokens):
             return "role"
         holder = re.match(r"^\s*who(?:'s|’s| is| was)\s+(?:the\s+)?(.+?)\s*\??\s*$", question, re.I)
         if holder:
             asked = set(tokens(holder.group(1)))
-            if asked and any(asked <= set(tokens(d.metadata.role or "")) for d in self.documents):
+            if asked and any(asked <= role for role in self._role_tokens):
                 return "sender"
         return None
 

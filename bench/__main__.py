@@ -1,0 +1,90 @@
+"""python -m bench [--sizes 2,1000,10000] [--out bench/results] [--queries 30]
+
+Benchmarks Letters QA at several corpus sizes (2 = the shipped letters, others synthetic) and writes
+results.json, a printed table (table.txt) and latency.png / build.png into the out dir.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from . import measure
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="2,1000,10000", help="comma-separated corpus sizes (2 = shipped corpus)")
+    ap.add_argument("--out", type=Path, default=Path("bench/results"))
+    ap.add_argument("--queries", type=int, default=30, help="questions per size for the warm latency loop")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "letters_qa_bench",
+                    help="where synthetic corpora and their indexes are kept between runs")
+    ap.add_argument("--bare-sample", type=int, default=3000,
+                    help="bare-encode all texts when there are at most this many, else a random sample of this many")
+    ap.add_argument("--cli-runs", type=int, default=3)
+    ap.add_argument("--phases", default="build,noop,add_one,query,cli,cold,recall",
+                    help="subset of phases; without build the cached index of a previous run is reused")
+    ap.add_argument("--faiss-scaling", action="store_true",
+                    help="also time exact vs HNSW FAISS search at 60k-400k vectors (from the largest index)")
+    ap.add_argument("--latency-only-sizes", default="",
+                    help="sizes measured for query latency only, on an index with random surrogate vectors "
+                         "(no embedding; its answers mean nothing)")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    out_json = args.out / f"results-{'-'.join(map(str, sizes))}-{stamp}.json"
+    doc = {"machine": measure.machine(), "started": stamp, "sizes": sizes, "phases": list(phases),
+           "queries": args.queries, "bare_sample": args.bare_sample, "results": []}
+
+    def save(partial=None):
+        results = doc["results"] + ([partial] if partial else [])
+        out_json.write_text(json.dumps(dict(doc, results=results), indent=2))
+
+    with tempfile.TemporaryDirectory(prefix="letters-qa-bench-") as work:
+        for size in sizes:
+            result = measure.run_size(size, Path(work), args.cache, args.queries, args.bare_sample, args.cli_runs,
+                                      phases, log=lambda m: print(m, file=sys.stderr, flush=True), on_phase=save)
+            doc["results"].append(result)
+            save()
+        for size in [int(x) for x in args.latency_only_sizes.split(",") if x.strip()]:
+            result = measure.run_latency_only(size, Path(work), args.cache, args.queries,
+                                              log=lambda m: print(m, file=sys.stderr, flush=True))
+            doc.setdefault("latency_only", []).append(result)
+            save()
+        if args.faiss_scaling:
+            import numpy as np
+            from index.store import IndexReader
+            biggest = max((r for r in doc["results"] if r["size"] != 2 and "build" in r), key=lambda r: r["size"],
+                          default=None)
+            if biggest:
+                reader = IndexReader.open(Path(biggest["index_dir"]))
+                vectors = np.asarray(reader.sentence_vectors)
+                doc["faiss_scaling"] = measure.faiss_scaling(vectors)
+                save()
+    table = measure.format_table(doc["results"])
+    if doc.get("latency_only"):
+        table += "\n\nLATENCY ONLY (random surrogate vectors, no embedding; answers meaningless):\n"
+        table += measure.format_table(doc["latency_only"])
+    m = doc["machine"]
+    header = f"machine: {m['nproc']} cores, {m['cpu']}, {m['ram_gb']} GB RAM; load at start {m['loadavg_at_start']}"
+    print(header)
+    print(table)
+    if doc.get("faiss_scaling"):
+        for row in doc["faiss_scaling"]:
+            print("faiss", measure._short(row))
+    (args.out / "table.txt").write_text(header + "\n" + table + "\n")
+    (args.out / "results.json").write_text(out_json.read_text())
+    for path in measure.plot(doc["results"], args.out):
+        print(f"wrote {path}")
+    print(f"wrote {out_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
