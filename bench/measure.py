@@ -311,6 +311,16 @@ def phase_recall(index_dir: str, questions: list[str], k: int = 10) -> dict:
     return {"approximate": True, "recall_at_10": hits / (k * len(queries)), "type": type(dense).__name__}
 
 
+def _search_times(index, queries, k: int) -> list[float]:
+    """Milliseconds of one single-query search per query."""
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        index.search(q.reshape(1, -1), k)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 def faiss_scaling(vectors, sizes=(60_000, 100_000, 200_000, 400_000), n_queries: int = 200, k: int = 40,
                   threads: int | None = None, seed: int = 0) -> list[dict]:
     """Exact (flat) search latency and HNSW recall@10 vs exact at growing numbers of vectors.
@@ -333,11 +343,7 @@ def faiss_scaling(vectors, sizes=(60_000, 100_000, 200_000, 400_000), n_queries:
         base = np.ascontiguousarray(base / np.linalg.norm(base, axis=1, keepdims=True), dtype=np.float32)
         flat = faiss.IndexFlatIP(base.shape[1])
         flat.add(base)
-        times = []
-        for q in queries:
-            t0 = time.perf_counter()
-            flat.search(q.reshape(1, -1), k)
-            times.append((time.perf_counter() - t0) * 1000)
+        times = _search_times(flat, queries, k)
         _, truth = flat.search(queries, 10)
         t0 = time.perf_counter()
         from index.store import make_hnsw
@@ -347,11 +353,7 @@ def faiss_scaling(vectors, sizes=(60_000, 100_000, 200_000, 400_000), n_queries:
                "hnsw_build_s": build_s}
         for ef in (64, 128, 256):
             hnsw.hnsw.efSearch = ef
-            times = []
-            for q in queries:
-                t0 = time.perf_counter()
-                hnsw.search(q.reshape(1, -1), k)
-                times.append((time.perf_counter() - t0) * 1000)
+            times = _search_times(hnsw, queries, k)
             _, found = hnsw.search(queries, 10)
             recall = sum(len(set(t) & set(f)) for t, f in zip(truth, found)) / truth.size
             row[f"hnsw_ef{ef}_p50_ms"] = statistics.median(times)
