@@ -29,7 +29,7 @@ _CLOSINGS = re.compile(r"^\s*(?:\*\*)?(?:yours\s+(?:sincerely|faithfully|truly|e
 _SALUTATION = re.compile(r"^\s*(?:\*\*)?dear\s+(?P<who>[^\n,]+?)\s*,?\s*(?:\*\*)?\s*,?\s*$", re.I | re.M)
 _REFERENCE = re.compile(r"^\s*(?:\*\*)?(?:my|our)\s+ref(?:erence)?\.?\s*(?:\*\*)?\s*[:.]?\s*(?P<ref>[^\n]*)$", re.I | re.M)
 _SUBJECT = re.compile(r"^\s*(?:\*\*)?(?:subject|re|ref)\s*[:.-]\s*(?:\*\*)?\s*(?P<subject>[^\n]+)$", re.I | re.M)
-_ROLE_WORDS = re.compile(
+ROLE_WORDS = re.compile(
     r"\b(?:commissioner|mayor|chief\s+constable|constable|chair(?:man|woman|person)?|director|secretary|"
     r"minister|chief\s+executive|officer|leader|inspector|head\s+of|lead\s+for|president)\b", re.I)
 _ORG_START = re.compile(r"^\s*(?:\*\*)?\s*(?:the\s+)?office\s+of\s+the\b", re.I)
@@ -105,7 +105,7 @@ def _signature(text: str, boiler: set[str]) -> tuple[str | None, str | None]:
             role_parts.append(cleaned)
             j += 1
     role = " ".join(role_parts) or None
-    if role and not _ROLE_WORDS.search(role):
+    if role and not ROLE_WORDS.search(role):
         role = None
     return name, role
 
@@ -115,7 +115,7 @@ def _letterhead_sender(text: str) -> tuple[str | None, str | None]:
     head = _lines(text[:1500])
     for i, line in enumerate(head[:-1]):
         name, nxt = _clean(line), _clean(head[i + 1])
-        if name and nxt and _ROLE_WORDS.search(nxt) and 2 <= len(name.split()) <= 6 and not _ROLE_WORDS.search(name) \
+        if name and nxt and ROLE_WORDS.search(nxt) and 2 <= len(name.split()) <= 6 and not ROLE_WORDS.search(name) \
                 and all(w[:1].isupper() for w in name.split()):
             return name, nxt
     return None, None

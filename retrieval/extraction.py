@@ -14,7 +14,7 @@ from typing import Sequence
 
 from index.cleaning import boilerplate_lines
 from index.lexical import tokens
-from index.metadata import DATE_PATTERNS
+from index.metadata import ROLE_WORDS, DATE_PATTERNS
 from index.records import LetterMetadata
 
 # --- answer types -------------------------------------------------------------------------------
@@ -230,6 +230,19 @@ def novel_entities(text: str, kind: str, question_tokens: Sequence[str]) -> list
     return out
 
 
+_ASKS_FOR_HOLDER = re.compile(r"^\s*who(?:'s|’s| is| was| are| were)\s+(?:the\s+|a\s+)?(.+)", re.I)
+
+
+def answer_entities(text: str, kind: str, question: str, question_tokens: Sequence[str]) -> list[Entity]:
+    """The entities that could answer: new information of the asked-for type. "Who is the Chief
+    Constable of X?" asks for the holder of a role, so another role title is not an answer."""
+    found = novel_entities(text, kind, question_tokens)
+    holder = _ASKS_FOR_HOLDER.match(question) if kind == "person" else None
+    if holder and ROLE_WORDS.search(holder.group(1)):
+        found = [e for e in found if not ROLE_WORDS.search(text[e.start:e.end])]
+    return found
+
+
 @dataclass(frozen=True)
 class SentenceEvidence:
     """One candidate sentence with what is known of it. `start`/`end` are document offsets."""
@@ -264,7 +277,7 @@ _PURPOSE = re.compile(r"\b(in order to|so that|because|so as to|due to|as a resu
 def answers_type(text: str, kind: str, question: str, question_tokens: Sequence[str]) -> bool:
     """Whether a sentence holds an entity of the asked-for type (for how-many questions: a number
     of the thing asked about)."""
-    found = novel_entities(text, kind, question_tokens)
+    found = answer_entities(text, kind, question, question_tokens)
     if kind == "number":
         focus = focus_noun(question)
         if focus:
@@ -349,7 +362,7 @@ def best_entity(text: str, kind: str, question: str) -> Entity | None:
     question asks about, close to the words the question and sentence share."""
     q_tokens = tokens(question)
     every = entities(text, kind)
-    found = novel_entities(text, kind, q_tokens)
+    found = answer_entities(text, kind, question, q_tokens)
     if not found:
         return None
     asked = set(q_tokens)

@@ -54,7 +54,7 @@ class NameIndex:
         total = len(allowed) if allowed is not None else len(self.documents)
         if total < 2:
             return []
-        words = _WORD.findall(question)
+        words = [re.sub(r"['’]s$", "", w) for w in _WORD.findall(question)]  # "GMCA's" names the GMCA
         lowered = [w.lower().replace("’", "'") for w in words]
         used = [False] * len(words)
         found = []
