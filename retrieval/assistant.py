@@ -68,7 +68,7 @@ class Assistant:
         self.names = NameIndex(reader.documents)
         self._sender_tokens = [set(tokens(d.metadata.sender or "")) for d in reader.documents]
         self._role_tokens = [set(tokens(d.metadata.role or "")) for d in reader.documents]
-        self._definitions: dict[int, dict[str, str]] = {}  # acronyms each letter defines, found once
+        self._definitions: dict[int, dict[str, tuple[int, int]]] = {}  # acronyms each letter defines
         self.weights = weights
         self._encode_lock = threading.Lock()
 
@@ -147,16 +147,19 @@ class Assistant:
         if use_names and settings.use_name_matching:
             allowed = None if filters is None or not filters.active else \
                 {d.ordinal for d in self.documents if filters.admits(d)}
-            boosts = self.names.weights(question, allowed)
+            named = self.names.matches(question, allowed)
+            boosts = NameIndex.weights_of(named)
+            naming = [phrase for phrase, _, _ in named]
+        else:
+            naming = []
         hits = self.searcher.search(question, vector, max(k, CANDIDATE_PASSAGES), filters,
                                     {o: settings.name_boost * w for o, w in boosts.items()},
                                     arms=settings.arms)
-        passages = tuple(self._passage(h) for h in hits[:k])
+        passages = self._passages(hits[:k])
         if not hits:
             return Answer(question, None, True, 0.0, (), passages, kind,
                           reason="no passage in the letters shares words or meaning with the question")
 
-        naming = self.names.naming_phrases(question) if use_names and settings.use_name_matching else []
         field = self._letter_field(question, naming) if settings.use_answer_types else None
         if field:
             doc = self.documents[max(boosts, key=boosts.get)] if boosts else \
@@ -217,7 +220,8 @@ class Assistant:
             doc = self.documents[chunk.doc_ordinal]
             text = texts.setdefault(chunk.doc_ordinal, self.reader.text(doc.doc_id))
             if chunk.doc_ordinal not in definitions:
-                definitions[chunk.doc_ordinal] = self._acronyms(chunk.doc_ordinal, text)
+                definitions[chunk.doc_ordinal] = {k: text[a:b] for k, (a, b) in
+                                                  self._acronyms(chunk.doc_ordinal, text).items()}
             rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last)
             previous = {r.row + 1: text[r.start:r.end] for r in rows if r.doc_ordinal == chunk.doc_ordinal}
             rows = [r for r in rows if r.row >= chunk.sentence_first]
@@ -234,11 +238,10 @@ class Assistant:
                                           boosts.get(row.doc_ordinal, 0.0))
         return list(out.values())
 
-    def _passage(self, hit: Hit) -> Passage:
-        chunk = self.reader.chunks([hit.row])[0]
-        doc = self.documents[chunk.doc_ordinal]
-        return Passage(doc.doc_id, doc.source, chunk.chunk_id, chunk.char_start, chunk.char_end, chunk.text,
-                       hit.score, hit.row)
+    def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
+        chunks = self.reader.chunks([h.row for h in hits])  # one query for all of them
+        return tuple(Passage(self.documents[c.doc_ordinal].doc_id, self.documents[c.doc_ordinal].source, c.chunk_id,
+                             c.char_start, c.char_end, c.text, h.score, h.row) for c, h in zip(chunks, hits))
 
     def _citation(self, evidence: SentenceEvidence, question: str, kind: str, score: float) -> Citation:
         doc = self.documents[evidence.doc_ordinal]
@@ -248,10 +251,11 @@ class Assistant:
                         score, evidence.start + start, evidence.start + end, doc.metadata.sender,
                         doc.metadata.date, doc.page_at(evidence.start))
 
-    def _acronyms(self, ordinal: int, text: str) -> dict[str, str]:
+    def _acronyms(self, ordinal: int, text: str) -> dict[str, tuple[int, int]]:
+        """The acronyms a letter defines, with the offsets of their long forms (found once per letter)."""
         found = self._definitions.get(ordinal)
         if found is None:  # a race computes the same value twice, harmlessly
-            found = {k: text[a:b] for k, (a, b) in acronym_definitions(text).items()}
+            found = acronym_definitions(text)
             self._definitions[ordinal] = found
         return found
 
@@ -264,16 +268,23 @@ class Assistant:
         for ordinal in dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits):
             doc = self.documents[ordinal]
             text = self.reader.text(doc.doc_id)
-            definitions = acronym_definitions(text)
+            definitions = self._acronyms(ordinal, text)
             for acronym in asked:
                 if acronym in definitions:
-                    start, end = definitions[acronym]
-                    holder = next((s for s in self.reader.document_sentences(ordinal) if s.start <= start and end <= s.end), None)
-                    q_start, q_end = (holder.start, holder.end) if holder else (start, end)
-                    citation = Citation(doc.doc_id, doc.source, doc.metadata.title, q_start, q_end, text[q_start:q_end],
-                                        1.0, start, end, doc.metadata.sender, doc.metadata.date, doc.page_at(start))
-                    return Answer(question, text[start:end], False, 0.9, (citation,), passages, "acronym")
+                    return self._span_answer(question, doc, text, definitions[acronym], passages, "acronym")
         return None
+
+    def _span_answer(self, question: str, doc: DocumentRecord, text: str, span: tuple[int, int],
+                     passages: tuple[Passage, ...], kind: str) -> Answer:
+        """An answer read directly off a letter: the span, quoted with the sentence that holds it."""
+        start, end = span
+        holder = next((s for s in self.reader.document_sentences(doc.ordinal) if s.start <= start and end <= s.end),
+                      None)
+        quote_start, quote_end = (holder.start, holder.end) if holder else (start, end)
+        citation = Citation(doc.doc_id, doc.source, doc.metadata.title, quote_start, quote_end,
+                            text[quote_start:quote_end], 1.0, start, end, doc.metadata.sender, doc.metadata.date,
+                            doc.page_at(start))
+        return Answer(question, text[start:end], False, 0.9, (citation,), passages, kind)
 
     def _letter_field(self, question: str, naming: list[str]) -> str | None:
         """A letter-level field the question asks for: explicit ("who signed…"), a named sender's
@@ -299,16 +310,7 @@ class Assistant:
         signature, salutation, date line or reference line, located in its text."""
         text = self.reader.text(doc.doc_id)
         span = locate_field(text, field, doc.metadata)
-        if span is None:
-            return None
-        start, end = span
-        sentences = self.reader.document_sentences(doc.ordinal)
-        holder = next((s for s in sentences if s.start <= start and end <= s.end), None)
-        quote_start, quote_end = (holder.start, holder.end) if holder else (start, end)
-        citation = Citation(doc.doc_id, doc.source, doc.metadata.title, quote_start, quote_end,
-                            text[quote_start:quote_end], 1.0, start, end, doc.metadata.sender, doc.metadata.date,
-                            doc.page_at(start))
-        return Answer(question, text[start:end], False, 0.9, (citation,), passages, f"letter:{field}")
+        return None if span is None else self._span_answer(question, doc, text, span, passages, f"letter:{field}")
 
 
 def _with_letter(answer: Answer, source: str) -> Answer:

@@ -83,20 +83,16 @@ class NameIndex:
 
     def weights(self, question: str, allowed: set[int] | None = None) -> dict[int, float]:
         """{document ordinal: weight in (0, 1]} for letters whose names the question uses."""
+        return self.weights_of(self.matches(question, allowed))
+
+    @staticmethod
+    def weights_of(matches: list[tuple[str, list[int], float]]) -> dict[int, float]:
         out: dict[int, float] = {}
-        for _, ordinals, weight in self.matches(question, allowed):
+        for _, ordinals, weight in matches:
             for o in ordinals:
                 out[o] = max(out.get(o, 0.0), weight)
         return out
 
-    def naming_phrases(self, question: str) -> list[str]:
-        """The phrases of the question that only say which letter is meant (e.g. "West Yorkshire")."""
-        return [phrase for phrase, _, _ in self.matches(question)]
-
 
 def named_documents(question: str, documents: Sequence[DocumentRecord]) -> dict[int, float]:
     return NameIndex(documents).weights(question)
-
-
-def naming_phrases(question: str, documents: Sequence[DocumentRecord]) -> list[str]:
-    return NameIndex(documents).naming_phrases(question)
