@@ -1,11 +1,17 @@
 """Letters QA — Streamlit chat over the letters. Run: streamlit run app.py
 
-Honours LETTERS_QA_CORPUS and LETTERS_QA_INDEX; all logic lives in app_support/.
+Honours LETTERS_QA_CORPUS and LETTERS_QA_INDEX; all logic lives in app_support/. Two pages, Chat
+and Benchmark, declared here with st.navigation (pages/ is not used).
 """
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Letters QA", page_icon=":material/mail:", layout="wide")
+ICON = Path(__file__).resolve().parent / "app_support" / "assets" / "icon.png"  # local: no CDN request
 
-from app_support.chat_page import main  # noqa: E402
+st.set_page_config(page_title="Letters QA", page_icon=str(ICON), layout="wide")
 
-main()
+from app_support import benchmark_page, chat_page  # noqa: E402
+
+st.navigation([st.Page(chat_page.main, title="Chat", url_path="chat", default=True),
+               st.Page(benchmark_page.main, title="Benchmark", url_path="benchmark")]).run()

@@ -1,24 +1,36 @@
-"""The chat page: corpus sidebar with filters and uploads, chat with cited answers, compare mode.
+"""The Chat page: letters sidebar with filters, uploads and removal, chat with cited answers,
+compare mode, feedback, export.
 
-Letter text is untrusted: it only ever reaches the page through `escape_markdown` (or st.dataframe /
-st.text, which show text literally); unsafe_allow_html is never used.
+Letter text is untrusted: it reaches the page only as display text (app_support.display, markup
+removed) passed through `escape_markdown`/`escape_inline`; unsafe_allow_html is never used.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
-from app_support import resources
-from app_support.followup import letter_phrases, resolve_follow_up
-from app_support.tables import compare_rows, make_filters, rows_to_csv
-from app_support.text import (confidence_label, escape_inline, escape_markdown, highlight_quote, paragraph_after,
-                              passage_in_context)
-from app_support.uploads import UploadRejected, check_upload, save_upload
+from app_support import admin, resources
+from app_support.confidence import FOUND, NOT_FOUND, ConfidenceBands, confidence_help, confidence_words
+from app_support.display import plain
+from app_support.export import conversation_json, conversation_markdown
+from app_support.followup import letter_phrases, refers_to_previous_letter, resolve_follow_up
+from app_support.tables import compare_rows, letter_label, letters_by_date, make_filters, rows_to_csv
+from app_support.text import escape_inline, escape_markdown, highlight_quote, paragraph_after, passage_in_context
+from app_support.uploads import UploadRejected, check_upload, find_duplicate, remove_letter, save_upload
+from eval.feedback import FeedbackStore, feedback_path
+from retrieval.assistant import MAX_QUESTION_CHARS
 
 log = logging.getLogger(__name__)
+REMOVED_DIR = "removed-letters"  # inside the index folder: removed letters are kept, not deleted
+# Example questions about the shipped letters; each is offered only while its letter is indexed.
+EXAMPLES = (("What grants does the Safer Communities Fund offer?", "west-yorkshire-pcc-2020-06-19-prevent-response.txt"),
+            ("What did Greater Manchester say about training?", "gmca-2020-05-04-prevent-response.txt"),
+            ("Who signed the letter from West Yorkshire?", "west-yorkshire-pcc-2020-06-19-prevent-response.txt"))
+_BADGE = {FOUND: "green", NOT_FOUND: "gray"}
 
 
 # --- session state ---------------------------------------------------------------------------------
@@ -26,36 +38,88 @@ def _init_state() -> None:
     ss = st.session_state
     ss.setdefault("history", [])  # list of message dicts
     ss.setdefault("last_question", None)  # the last question as interpreted (for follow-ups)
-    ss.setdefault("processed_uploads", set())
+    ss.setdefault("last_letter", None)  # the letter the last answer came from (for "it", "the letter")
     ss.setdefault("upload_report", None)
+    ss.setdefault("uploader_generation", 0)
 
 
 def _new_conversation() -> None:
     st.session_state["history"] = []
     st.session_state["last_question"] = None
+    st.session_state["last_letter"] = None
 
 
-# --- index ------------------------------------------------------------------------------------------
-def _ensure_index(settings) -> bool:
-    """Build the index on first run (with a progress bar). False when there is nothing to show."""
+def _feedback_store(settings) -> FeedbackStore:
+    return FeedbackStore(feedback_path(settings.index_dir))
+
+
+def _upload_limit_mb(settings) -> float:
+    """The one upload limit: the indexer's (Settings.max_file_mb), never above the upload box's."""
+    return min(float(settings.max_file_mb), float(st.get_option("server.maxUploadSize")))
+
+
+def _report(saved=(), rejected=(), summary="", skipped=()) -> dict:
+    return {"saved": list(saved), "rejected": list(rejected), "summary": summary, "skipped": list(skipped)}
+
+
+# --- start-up ---------------------------------------------------------------------------------------
+def _start(settings):
+    """The Assistant, after visible start-up steps (first run of a session or after a new build);
+    None when there is nothing to answer from. The steps box is removed once everything is ready."""
     from index.building import NothingToIndex
+    from index.store import IndexUnavailable
 
-    if resources.build_name(settings) is not None:
-        return True
-    st.info(f"No index yet at {escape_inline(str(settings.index_dir))} — indexing the letters in "
-            f"{escape_inline(str(settings.corpus_dir))} first (this happens once).")
-    try:
-        report = resources.build(settings, "First-time indexing")
-    except NothingToIndex as exc:
-        st.error(f"There are no letters to index yet: {escape_inline(str(exc))}. Add a letter below.")
-        _upload_section(settings, st.container(border=True))
-        return False
-    except FileNotFoundError as exc:
-        st.error(f"The corpus folder is missing: {escape_inline(str(exc))}")
-        return False
-    st.session_state["upload_report"] = {"saved": [], "rejected": [], "summary": report.summary(),
-                                         "skipped": [s.line() for s in report.skipped]}
-    return True
+    ss = st.session_state
+    name = resources.build_name(settings)
+    if name is not None and ss.get("ready_build") == name:
+        try:
+            return resources.assistant(settings)
+        except IndexUnavailable:
+            pass
+    steps = ss["startup_steps"] = []
+    notice = st.empty()
+    problem = None
+    with notice.container():
+        with st.status("Starting Letters QA…", expanded=True) as status:
+            def step(text: str) -> None:
+                steps.append(text)
+                st.write(text)
+
+            step("Checking the index of letters")
+            if name is None:
+                step("No index yet: reading the letters for the first time (this happens once)")
+                try:
+                    report = resources.build(settings, "Indexing the letters")
+                    summary, skipped = resources.plain_summary(report, settings.corpus_dir)
+                    ss["upload_report"] = _report(summary=summary, skipped=skipped)
+                except NothingToIndex:
+                    problem = "There are no letters to answer from yet."
+                except FileNotFoundError:
+                    problem = "The letters folder is missing."
+            if problem is None:
+                step("Loading the language model")
+                resources.load_model(settings)
+                step("Opening the index")
+                try:
+                    assistant = resources.assistant(settings)
+                except IndexUnavailable as exc:
+                    problem = f"The index cannot be used ({resources.hide_paths(str(exc), settings.index_dir)})."
+            status.update(label="Ready" if problem is None else "Could not start", state="complete"
+                          if problem is None else "error")
+    notice.empty()
+    if problem is not None:
+        st.error(escape_inline(problem))
+        if admin.is_admin():
+            if "no letters" in problem:
+                _upload_section(settings, st.container(border=True))
+            elif st.button("Rebuild the index", key="rebuild"):
+                resources.build(settings, "Rebuilding the index")
+                st.rerun()
+        else:
+            admin.passphrase_form(st)
+        return None
+    ss["ready_build"] = resources.build_name(settings)
+    return assistant
 
 
 # --- sidebar ----------------------------------------------------------------------------------------
@@ -63,21 +127,23 @@ def _sidebar(settings, assistant):
     docs = assistant.documents
     sb = st.sidebar
     sb.header("Letters")
-    sb.caption(f"{len(docs)} letter(s) indexed from {escape_inline(str(settings.corpus_dir))}")
-    for d in docs:
+    sb.caption(f"{len(docs)} letter{'s' if len(docs) != 1 else ''}, newest first")
+    is_admin = admin.is_admin()
+    for d in letters_by_date(docs):
         m = d.metadata
-        with sb.expander(escape_inline(m.title or d.source)):
-            for label, value in (("File", d.source), ("Sender", m.sender), ("Role", m.role),
+        with sb.expander(escape_inline(letter_label(d))):
+            for label, value in (("Subject", m.subject), ("Sender", m.sender), ("Role", m.role),
                                  ("Organisation", m.organisation), ("Date", m.date), ("To", m.recipient),
-                                 ("Subject", m.subject), ("Reference", m.reference)):
+                                 ("Reference", m.reference), ("File", d.source)):
                 if value:
-                    st.markdown(f"**{label}:** {escape_inline(value)}")
+                    st.markdown(f"**{label}:** {escape_inline(plain(value))}")
+            if is_admin:
+                _remove_control(settings, d)
 
     sb.header("Filters")
-    titles = {d.source: (d.metadata.title or d.source) for d in docs}
-    sources = sb.multiselect("Letters", options=[d.source for d in docs], key="f_letters",
-                             format_func=lambda s: _short(titles.get(s, s)),
-                             placeholder="All letters")
+    labels = {d.source: letter_label(d) for d in docs}
+    sources = sb.multiselect("Letters", options=[d.source for d in letters_by_date(docs)], key="f_letters",
+                             format_func=lambda s: labels.get(s, s), placeholder="All letters")
     senders = sorted({d.metadata.sender for d in docs if d.metadata.sender})
     sender = sb.selectbox("Sender", [""] + senders, key="f_sender", format_func=lambda v: v or "Any sender")
     orgs = sorted({d.metadata.organisation for d in docs if d.metadata.organisation})
@@ -93,16 +159,53 @@ def _sidebar(settings, assistant):
     filters = make_filters(sources, sender, organisation, date_range)
 
     sb.header("Add letters")
-    _upload_section(settings, sb)
-    from index.building import staleness
+    admin.passphrase_form(sb)
+    if is_admin:
+        _upload_section(settings, sb)
+        from index.building import staleness
 
-    stale = staleness(settings)
-    if stale:
-        sb.warning("The corpus folder has changed since the index was built.")
-    if sb.button("Update the index", key="reindex", help="Index letters added to the corpus folder directly"):
-        _reindex(settings)
-        st.rerun()
+        if staleness(settings):
+            sb.warning("Letters were added to or changed in the letters folder since the last indexing.")
+        if sb.button("Update the index", key="reindex", help="Index letters put into the letters folder directly"):
+            _reindex(settings)
+            st.rerun()
     return filters
+
+
+def _remove_control(settings, doc) -> None:
+    ss = st.session_state
+    if ss.get("confirm_remove") != doc.source:
+        if st.button("Remove this letter…", key=f"remove-{doc.source}"):
+            ss["confirm_remove"] = doc.source
+            st.rerun()
+        return
+    st.warning(f"Remove {escape_inline(doc.source)} from the letters? Answers will no longer cite it.")
+    yes, no = st.columns(2)
+    if yes.button("Remove", key=f"remove-yes-{doc.source}", type="primary"):
+        ss["confirm_remove"] = None
+        _remove(settings, doc.source)
+        st.rerun()
+    if no.button("Keep", key=f"remove-no-{doc.source}"):
+        ss["confirm_remove"] = None
+        st.rerun()
+
+
+def _remove(settings, source: str) -> None:
+    from index.building import NothingToIndex
+
+    if not admin.is_admin():
+        return
+    try:
+        remove_letter(Path(settings.corpus_dir), source, Path(settings.index_dir) / REMOVED_DIR)
+    except (UploadRejected, OSError) as exc:
+        st.session_state["upload_report"] = _report(rejected=[f"could not remove {source}: {exc}"])
+        return
+    try:
+        report = resources.build(settings, "Updating the index")
+        summary, skipped = resources.plain_summary(report, settings.corpus_dir)
+    except NothingToIndex:
+        summary, skipped = "No letters are left to answer from.", []
+    st.session_state["upload_report"] = _report(saved=[f"removed {source}"], summary=summary, skipped=skipped)
 
 
 def _reindex(settings) -> None:
@@ -110,14 +213,10 @@ def _reindex(settings) -> None:
 
     try:
         report = resources.build(settings, "Updating the index")
-        st.session_state["upload_report"] = {"saved": [], "rejected": [], "summary": report.summary(),
-                                             "skipped": [s.line() for s in report.skipped]}
-    except NothingToIndex as exc:
-        st.session_state["upload_report"] = {"saved": [], "rejected": [str(exc)], "summary": "", "skipped": []}
-
-
-def _short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        summary, skipped = resources.plain_summary(report, settings.corpus_dir)
+        st.session_state["upload_report"] = _report(summary=summary, skipped=skipped)
+    except NothingToIndex:
+        st.session_state["upload_report"] = _report(rejected=["there are no letters in the letters folder"])
 
 
 def _iso(value: str | None) -> bool:
@@ -129,17 +228,20 @@ def _iso(value: str | None) -> bool:
 
 
 def _upload_section(settings, where) -> None:
-    where.caption(f"txt, md, pdf or docx, up to {settings.max_file_mb:g} MB each. Saved under "
-                  f"{escape_inline(str(Path(settings.corpus_dir) / 'uploads'))} and indexed.")
+    limit = _upload_limit_mb(settings)
+    where.caption(f"Plain text, Markdown, PDF or Word files, up to {limit:g} MB each.")
+    generation = st.session_state["uploader_generation"]
     files = where.file_uploader("Letters to add", type=["txt", "md", "pdf", "docx"], accept_multiple_files=True,
-                                key="uploader")
-    if where.button("Add to the corpus", key="add_letters", disabled=not files):
+                                key=f"uploader-{generation}")
+    if where.button("Add to the letters", key="add_letters", disabled=not files):
         _add_letters(settings, files or [])
+        st.session_state["uploader_generation"] = generation + 1  # an empty box for the next letters
         st.rerun()
     report = st.session_state.get("upload_report")
     if report:
         for line in report["saved"]:
-            where.success(f"Added {escape_inline(line)}")
+            where.success(escape_inline(line[:1].upper() + line[1:]) if line.startswith("removed")
+                          else f"Added {escape_inline(line)}")
         for line in report["rejected"]:
             where.error(f"Not added: {escape_inline(line)}")
         for line in report["skipped"]:
@@ -151,35 +253,36 @@ def _upload_section(settings, where) -> None:
 def _add_letters(settings, files) -> None:
     from index.building import NothingToIndex
 
-    done = st.session_state["processed_uploads"]
+    if not admin.is_admin():
+        return
+    corpus = Path(settings.corpus_dir)
+    limit = int(_upload_limit_mb(settings) * 1024 * 1024)
     saved, rejected = [], []
     for f in files:
-        file_id = getattr(f, "file_id", None) or f"{f.name}:{f.size}"
-        if file_id in done:
-            continue
-        done.add(file_id)
+        data = f.getvalue()
         try:
-            checked = check_upload(f.name, f.getvalue(), settings.max_file_bytes)
-            path = save_upload(Path(settings.corpus_dir), checked)
+            checked = check_upload(f.name, data, limit)
+            duplicate = find_duplicate(data, corpus)
+            if duplicate is not None:
+                rel = duplicate.relative_to(corpus).as_posix()
+                raise UploadRejected(f"{checked.name}: the same letter is already in the letters as {rel}")
+            path = save_upload(corpus, checked)
         except UploadRejected as exc:
             rejected.append(str(exc))
             continue
         except OSError as exc:
             rejected.append(f"{f.name}: could not save ({exc.strerror or exc})")
             continue
-        rel = path.relative_to(settings.corpus_dir).as_posix()
-        saved.append(rel if rel.endswith(checked.name) and checked.name == Path(f.name).name
-                     else f"{rel} (from {f.name})")
+        rel = path.relative_to(corpus).as_posix()
+        saved.append(rel if checked.name == Path(f.name).name and rel.endswith(checked.name) else f"{rel} (from {f.name})")
     summary, skipped = "", []
     if saved:
         try:
             report = resources.build(settings, "Indexing the new letters")
-            summary = report.summary()
-            skipped = [s.line() for s in report.skipped]
-        except NothingToIndex as exc:
-            summary = str(exc)
-    st.session_state["upload_report"] = {"saved": saved, "rejected": rejected, "summary": summary,
-                                         "skipped": skipped}
+            summary, skipped = resources.plain_summary(report, corpus)
+        except NothingToIndex:
+            summary = "There are no letters to index."
+    st.session_state["upload_report"] = _report(saved, rejected, summary, skipped)
 
 
 # --- source viewer ----------------------------------------------------------------------------------
@@ -192,13 +295,15 @@ def _source_viewer(source: str, char_start: int, char_end: int, answer_start: in
 def _render_source(source, char_start, char_end, answer_start, answer_end) -> None:
     try:
         assistant = resources.assistant(resources.settings())
-        text = assistant.reader.text(source)
-        doc = assistant.reader.by_source[source]
+        doc = assistant.document(source)
+        text = assistant.text(source)
     except Exception:  # the letter was removed from the index since
-        st.warning("This letter is no longer in the index.")
+        doc = None
+    if doc is None:
+        st.warning("This letter is no longer among the letters.")
         return
     m = doc.metadata
-    st.markdown(f"#### {escape_inline(m.title or source)}")
+    st.markdown(f"#### {escape_inline(plain(m.subject or m.title or source))}")
     st.caption(" · ".join(escape_inline(v) for v in (m.sender, m.role, m.date, source) if v))
     st.markdown("**Cited passage, in context**")
     with st.container(border=True):
@@ -208,58 +313,104 @@ def _render_source(source, char_start, char_end, answer_start, answer_end) -> No
 
 
 # --- chat rendering ---------------------------------------------------------------------------------
-def _render_answer(msg: dict, idx: int) -> None:
+def _badge(words: str) -> str:
+    return f":{_BADGE.get(words, 'orange')}-badge[{escape_inline(words)}]"
+
+
+def _notes(msg: dict) -> None:
+    for key in ("interpreted", "letter_note", "filtered"):
+        if msg.get(key):
+            prefix = "Interpreted as: " if key == "interpreted" else ""
+            st.caption(prefix + escape_inline(msg[key]))
+
+
+def _copy_text(answer) -> str:
+    lines = [f"Q: {answer.question}", f"A: {plain(answer.answer)}"]
+    for c in answer.citations:
+        lines.append(f"“{plain(c.quote)}” — {', '.join(v for v in (c.sender, c.date, c.source) if v)}")
+    return "\n".join(lines)
+
+
+def _render_answer(msg: dict, idx: int, bands: ConfidenceBands) -> None:
     answer = msg["answer"]
-    if msg.get("interpreted"):
-        st.caption(f"Interpreted as: {escape_inline(msg['interpreted'])}")
-    if msg.get("filtered"):
-        st.caption(escape_inline(msg["filtered"]))
+    _notes(msg)
     if answer.abstained:
-        st.markdown("**The letters don't answer this question.**")
-        if answer.reason:
-            st.caption(escape_inline(answer.reason))
-        if answer.passages:
-            st.markdown("Closest passages:")
-        for j, p in enumerate(answer.passages[:3]):
-            with st.container(border=True):
-                snippet = p.text if len(p.text) <= 400 else p.text[:400].rsplit(" ", 1)[0] + " …"
-                st.markdown(escape_markdown(snippet))
-                st.caption(f"{escape_inline(msg['titles'].get(p.source, p.source))} · score {p.score:.2f}")
-                if st.button("Open in letter", key=f"open-{idx}-p{j}"):
-                    _source_viewer(p.source, p.char_start, p.char_end, None, None)
+        st.markdown(f"{_badge(NOT_FOUND)} The letters don't answer this question.")
+        if msg.get("show_closest"):
+            with st.expander("Closest passages (they do not answer it)"):
+                for j, p in enumerate(answer.passages[:3]):
+                    snippet = plain(p.text)
+                    snippet = snippet if len(snippet) <= 400 else snippet[:400].rsplit(" ", 1)[0] + " …"
+                    st.markdown(escape_markdown(snippet))
+                    doc_label = msg["labels"].get(p.source, p.source)
+                    if st.button(f"Open: {escape_inline(doc_label)}", key=f"open-{idx}-p{j}"):
+                        _source_viewer(p.source, p.char_start, p.char_end, None, None)
+        _actions(msg, idx, None)
         return
-    st.markdown(f"**Answer:** {escape_inline(answer.answer)}")
+    words = msg.get("words") or confidence_words(answer.abstained, answer.confidence, bands)
+    st.markdown(f"**{escape_inline(plain(answer.answer))}** &nbsp; {_badge(words)}", help=confidence_help(bands))
     for j, c in enumerate(answer.citations):
         with st.container(border=True):
             st.markdown(highlight_quote(c.quote, c.char_start, c.answer_start, c.answer_end))
             after = msg.get("after", {}).get(j)
             if after:
-                st.caption("Continues: " + escape_inline(after))
-            meta = [c.title or c.source, c.sender, c.date, f"page {c.page}" if c.page else None]
-            st.caption(" · ".join(escape_inline(v) for v in meta if v))
-            if st.button(f"Open in letter: {escape_inline(c.source)}", key=f"open-{idx}-c{j}"):
+                st.caption("Continues: " + escape_inline(plain(after)))
+            meta = [c.sender, c.date, f"page {c.page}" if c.page else None, c.source]
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.caption(" · ".join(escape_inline(v) for v in meta if v))
+            if right.button("Open in letter", key=f"open-{idx}-c{j}", help=f"Show the passage in {c.source}"):
                 _source_viewer(c.source, c.char_start, c.char_end, c.answer_start, c.answer_end)
-    st.caption(f"Confidence: {confidence_label(answer.confidence)}")
+    _actions(msg, idx, _copy_text(answer))
+
+
+def _actions(msg: dict, idx: int, copy_text: str | None) -> None:
+    """👍/👎 (stored with the answer) and a copy button."""
+    cols = st.columns([1, 1, 6], vertical_alignment="center")
+    with cols[0]:
+        st.feedback("thumbs", key=f"rate-{msg['answer_id']}", on_change=_rate, args=(msg["answer_id"],))
+    if copy_text:
+        with cols[1].popover("Copy", help="Copy the answer with its source"):
+            st.code(copy_text, language=None, wrap_lines=True)
+
+
+def _rate(answer_id: str) -> None:
+    value = st.session_state.get(f"rate-{answer_id}")
+    rating = None if value is None else (1 if value == 1 else -1)
+    try:
+        _feedback_store(resources.settings()).rate(answer_id, rating)
+    except Exception:  # feedback must never break the chat
+        log.exception("could not store feedback")
 
 
 def _render_compare(msg: dict, idx: int) -> None:
-    if msg.get("interpreted"):
-        st.caption(f"Interpreted as: {escape_inline(msg['interpreted'])}")
+    _notes(msg)
     rows = msg["rows"]
     answered = sum(1 for r in rows if r["answer"] != "not answered")
-    st.markdown(f"Compared across {len(rows)} letter(s); {answered} answer it.")
-    st.dataframe(rows, hide_index=True,
-                 column_config={"confidence": st.column_config.NumberColumn("confidence", format="%.2f")})
-    st.download_button("Download as CSV", rows_to_csv(rows), file_name="letters-qa-compare.csv", mime="text/csv",
-                       key=f"csv-{idx}", on_click="ignore")
+    st.markdown(f"Compared across {len(rows)} letter{'s' if len(rows) != 1 else ''}; {answered} answer it.")
+    for j, row in enumerate(rows):
+        with st.container(border=True):
+            left, middle, right = st.columns([5, 4, 1.4], vertical_alignment="center")
+            if row["open"] is None:
+                left.markdown("*Not answered in this letter*")
+            else:
+                left.markdown(f"**{escape_inline(row['answer'])}** &nbsp; {_badge(row['confidence'])}")
+            middle.caption(escape_inline(" · ".join(v for v in (row["sender"], row["date"], row["letter"]) if v)))
+            if right.button("Open", key=f"open-{idx}-r{j}", disabled=row["open"] is None,
+                            help=f"Show the passage in {row['letter']}"):
+                _source_viewer(row["letter"], *row["open"])
+            if row["quote"]:
+                with st.expander("Quote"):
+                    st.markdown(escape_markdown(row["quote"]))
+    st.download_button("Download as CSV", rows_to_csv(rows), file_name="letters-qa-compare.csv",
+                       mime="text/csv", key=f"csv-{idx}", on_click="ignore")
 
 
-def _render_history() -> None:
+def _render_history(bands: ConfidenceBands) -> None:
     for idx, msg in enumerate(st.session_state["history"]):
         with st.chat_message(msg["role"]):
             kind = msg.get("kind", "text")
             if kind == "answer":
-                _render_answer(msg, idx)
+                _render_answer(msg, idx, bands)
             elif kind == "compare":
                 _render_compare(msg, idx)
             elif kind == "error":
@@ -268,76 +419,119 @@ def _render_history() -> None:
                 st.markdown(escape_markdown(msg["text"]))
 
 
-def _handle(question: str, assistant, filters, compare: bool) -> dict:
+def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceBands, settings) -> dict:
     """Answer one question; always returns a message, never raises."""
-    from retrieval import QuestionError
+    from retrieval import Filters, QuestionError
 
+    ss = st.session_state
     docs = assistant.documents
-    titles = {d.source: (d.metadata.title or d.source) for d in docs}
-    interpreted = resolve_follow_up(question, st.session_state.get("last_question"),
-                                    letter_phrases(d.metadata for d in docs))
+    labels = {d.source: letter_label(d) for d in docs}
+    names = letter_phrases(d.metadata for d in docs)
+    interpreted = resolve_follow_up(question, ss.get("last_question"), names)
     shown = interpreted if interpreted != " ".join(question.split()) else None
-    if filters is not None and not any(filters.admits(d) for d in docs):
+    bound = ss.get("last_letter")
+    if compare or shown or bound not in labels or not refers_to_previous_letter(question, names):
+        bound = None
+    if bound is None and filters is not None and not any(filters.admits(d) for d in docs):
         return {"role": "assistant", "kind": "error",
                 "text": "No letter matches the filters in the sidebar; widen them and ask again."}
+    letter_note = f"About the letter of the previous answer: {labels[bound]}" if bound else None
     try:
         if compare:
             answers = assistant.compare(interpreted, filters=filters)
-            result = {"role": "assistant", "kind": "compare", "rows": compare_rows(answers, titles),
-                      "interpreted": shown}
-        else:
-            answer = assistant.ask(interpreted, filters=filters)
-            after = {}
-            for j, c in enumerate(answer.citations):
-                try:
-                    after[j] = paragraph_after(assistant.reader.text(c.source), c.char_end)
-                except KeyError:
-                    pass
-            admitted = sum(1 for d in docs if filters is None or filters.admits(d))
-            result = {"role": "assistant", "kind": "answer", "answer": answer, "interpreted": shown,
-                      "titles": titles, "after": after,
-                      "filtered": f"Searched {admitted} of {len(docs)} letters (filters on)" if filters else None}
+            return _remember(interpreted, None, {"role": "assistant", "kind": "compare", "interpreted": shown,
+                                                 "rows": compare_rows(interpreted, answers, docs, bands)})
+        answer = assistant.ask(interpreted, filters=Filters(sources=(bound,)) if bound else filters)
     except QuestionError as exc:
         return {"role": "assistant", "kind": "error", "text": f"I can't answer that as asked: {exc}."}
     except Exception:  # never show a traceback in the chat
         log.exception("question failed")
         return {"role": "assistant", "kind": "error",
                 "text": "Sorry, something went wrong answering that. Please try rephrasing the question."}
+    after = {}
+    for j, c in enumerate(answer.citations):
+        try:
+            after[j] = paragraph_after(assistant.text(c.source), c.char_end)
+        except KeyError:
+            pass
+    admitted = sum(1 for d in docs if filters is None or filters.admits(d))
+    answer_id = uuid.uuid4().hex
+    top = answer.citations[0].source if answer.citations and not answer.abstained else None
+    try:
+        _feedback_store(settings).record_answer(answer_id, question, interpreted, answer.answer, answer.abstained, top)
+    except Exception:  # feedback must never break the chat
+        log.exception("could not store the answer for feedback")
+    msg = {"role": "assistant", "kind": "answer", "answer": answer, "answer_id": answer_id, "interpreted": shown,
+           "labels": labels, "after": after, "letter_note": letter_note, "bound_letter": bound,
+           "words": answer_words(answer, bands),
+           "show_closest": bool(answer.passages) and (answer.signals or {}).get("passage_overlap", 0) > 0,
+           "filtered": f"Searched {admitted} of {len(docs)} letters (filters on)" if filters and not bound else None}
+    return _remember(interpreted, top or bound, msg)
+
+
+def answer_words(answer, bands: ConfidenceBands) -> str:
+    """Confidence in words. An answer read off a letter's date, signature or addressee line carries a
+    fixed confidence, not a calibrated one: it is "found" only when the field is the kind of thing
+    asked for (a date for a "when" question, a name otherwise)."""
+    from retrieval.extraction import question_type
+
+    words = confidence_words(answer.abstained, answer.confidence, bands)
+    field = answer.answer_type.removeprefix("letter:") if answer.answer_type.startswith("letter:") else None
+    if words == FOUND and field is not None and (field == "date") != (question_type(answer.question) == "date"):
+        return confidence_words(False, bands.answer, bands)  # the middle band
+    return words
+
+
+def _remember(interpreted: str, letter: str | None, msg: dict) -> dict:
     st.session_state["last_question"] = interpreted
-    return result
+    st.session_state["last_letter"] = letter
+    return msg
+
+
+def _ask_example(question: str) -> None:
+    st.session_state["pending_question"] = question
 
 
 # --- page -------------------------------------------------------------------------------------------
 def main() -> None:
-    from index.store import IndexUnavailable
-
     _init_state()
     settings = resources.settings()
+    bands = ConfidenceBands.from_threshold(settings.abstain_threshold)
     st.title("Letters QA")
     st.caption("Ask questions about the letters; every answer is quoted from a letter, with its source.")
-    if not _ensure_index(settings):
-        return
-    try:
-        assistant = resources.assistant(settings)
-    except IndexUnavailable as exc:
-        st.error(f"The index cannot be used: {escape_inline(str(exc))}")
-        if st.button("Rebuild the index", key="rebuild"):
-            resources.build(settings.replace(), "Rebuilding the index")
-            st.rerun()
+    assistant = _start(settings)
+    if assistant is None:
         return
     filters = _sidebar(settings, assistant)
 
-    left, right = st.columns([3, 1])
-    compare = left.toggle("Compare across letters", key="compare_mode",
-                          help="Answer the same question once per letter, as a table you can download.")
-    right.button("New conversation", key="new_conversation", on_click=_new_conversation)
+    history = st.session_state["history"]
+    prompt = st.chat_input("Ask about the letters, e.g. Who signed the letter from West Yorkshire?",
+                           key="question", max_chars=MAX_QUESTION_CHARS)
+    question = prompt if prompt is not None else st.session_state.pop("pending_question", None)
+    if question is not None:  # before the toolbar, so that the export holds this answer too
+        history.append({"role": "user", "kind": "text", "text": question})
+        with st.spinner("Searching the letters…"):
+            compare = bool(st.session_state.get("compare_mode"))
+            history.append(_handle(question, assistant, filters, compare, bands, settings))
+    left, export, clear = st.columns([3, 1, 1], vertical_alignment="center")
+    left.toggle("Compare across letters", key="compare_mode",
+                help="Answer the same question once per letter, as a table you can download.")
+    with export.popover("Export conversation", disabled=not history, use_container_width=True):
+        st.download_button("Markdown", conversation_markdown(history), file_name="letters-qa-conversation.md",
+                           mime="text/markdown", key="export_md", on_click="ignore")
+        st.download_button("JSON (with citations)", conversation_json(history),
+                           file_name="letters-qa-conversation.json", mime="application/json", key="export_json",
+                           on_click="ignore")
+    with clear.popover("New conversation", disabled=not history, use_container_width=True):
+        st.markdown("Clear this conversation? Export it first if you want to keep it.")
+        st.button("Clear the conversation", key="new_conversation", on_click=_new_conversation, type="primary")
 
-    prompt = st.chat_input("Ask about the letters, e.g. What grants does the Safer Communities Fund offer?",
-                           key="question", max_chars=4000)
-    if prompt is not None:
-        st.session_state["history"].append({"role": "user", "kind": "text", "text": prompt})
-        st.session_state["history"].append(_handle(prompt, assistant, filters, compare))
-    if not st.session_state["history"]:
-        st.info("Try: *What grants does the Safer Communities Fund offer?* — then a follow-up like "
-                "*and what about Greater Manchester?*")
-    _render_history()
+    if not history:
+        indexed = {d.source for d in assistant.documents}
+        examples = [q for q, source in EXAMPLES if source in indexed]
+        if examples:
+            st.markdown("**Try one of these**, then a follow-up such as *and what about Greater Manchester?* "
+                        "or *who signed it?*")
+            for j, example in enumerate(examples):
+                st.button(example, key=f"example-{j}", on_click=_ask_example, args=(example,))
+    _render_history(bands)

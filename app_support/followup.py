@@ -128,3 +128,19 @@ def resolve_follow_up(question: str, previous_question: str | None, names: Itera
     mark = previous[len(body):].strip() or "?"
     prep = "" if re.match(r"(?i)(in|for|at|from|by)\s", subject) else "in "
     return f"{body} {prep}{subject}{mark[:1]}"
+
+
+# "it", "they", "the letter", "who signed it?": words that point back at the letter just discussed
+_BACK_REFERENCE = re.compile(
+    r"\b(?:it|its|it's|they|them|their|theirs|he|she|him|her|"
+    r"(?:the|this|that|same)\s+(?:same\s+)?(?:letter|sender|writer|author|signatory|document|response|reply))\b",
+    re.I)
+
+
+def refers_to_previous_letter(question: str, names: Iterable[str] = ()) -> bool:
+    """True when the question points back at a letter ("who signed it?", "when was the letter
+    sent?") without naming one itself (any of `names`, see `letter_phrases`)."""
+    text = " ".join(question.split())
+    if not _BACK_REFERENCE.search(text):
+        return False
+    return not any(_find(phrase, text) for phrase in names)

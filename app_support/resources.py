@@ -1,4 +1,5 @@
-"""Process-wide resources: the loaded Assistant (cached per index build) and index building."""
+"""Process-wide resources: the loaded Assistant (cached per index build), index building with a
+progress bar that moves per embedding batch, and start-up shown as visible steps."""
 from __future__ import annotations
 
 import threading
@@ -10,6 +11,8 @@ from index.settings import Settings
 from index.store import current_build
 
 _BUILD_LOCK = threading.Lock()  # one build at a time per process, whatever the sessions do
+STAGES = {"reading": (0.0, 0.15, "Reading the letters"), "chunking": (0.15, 0.25, "Splitting them into passages"),
+          "embedding": (0.25, 1.0, "Reading passages for meaning")}
 
 
 def settings() -> Settings:
@@ -21,7 +24,7 @@ def build_name(s: Settings) -> str | None:
     return build.name if build is not None else None
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model and the index…")
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _load(index_dir: str, corpus_dir: str, build: str):
     """The Assistant for one build of one index; a new build gives a new cache key."""
     from retrieval import Assistant
@@ -36,25 +39,31 @@ def assistant(s: Settings):
 
     name = build_name(s)
     if name is None:
-        raise IndexUnavailable(f"no index at {s.index_dir}")
+        raise IndexUnavailable("there is no index yet")
     return _load(str(Path(s.index_dir).resolve()), str(Path(s.corpus_dir).resolve()), name)
 
 
-def build(s: Settings, label: str = "Indexing the letters"):
-    """build_index with a visible st.progress bar; returns the BuildReport (raises NothingToIndex)."""
+def load_model(s: Settings) -> None:
+    """Load the embedding model (once per process)."""
+    from index.embedding import load_model as load
+
+    load(s.model, s.threads)
+
+
+def build(s: Settings, label: str = "Indexing the letters", where=None):
+    """build_index with a visible progress bar (moving per embedding batch); returns the BuildReport
+    (raises NothingToIndex). The bar disappears when the build is done."""
     from index.building import build_index
 
-    stages = {"reading": (0.0, 0.2, "Reading letters"), "chunking": (0.2, 0.3, "Splitting into passages"),
-              "embedding": (0.3, 1.0, "Embedding passages")}
-    bar = st.progress(0.0, text=f"{label}…")
+    bar = (where or st).progress(0.0, text=f"{label}…")
     seen = st.session_state.setdefault("build_progress", [])  # what the bar showed (for tests)
     seen.clear()
 
     def progress(stage: str, done: int, total: int) -> None:
         seen.append((stage, done, total))
-        low, high, text = stages.get(stage, (0.0, 1.0, stage))
+        low, high, text = STAGES.get(stage, (0.0, 1.0, stage))
         fraction = low + (high - low) * (done / total if total else 1.0)
-        bar.progress(min(1.0, max(0.0, fraction)), text=f"{label}: {text} ({done}/{total})")
+        bar.progress(min(1.0, max(0.0, fraction)), text=f"{label}: {text} ({done:,} of {total:,})")
 
     with _BUILD_LOCK:
         try:
@@ -62,3 +71,23 @@ def build(s: Settings, label: str = "Indexing the letters"):
         finally:
             bar.empty()
     return report
+
+
+def plain_summary(report, corpus_dir: Path) -> tuple[str, list[str]]:
+    """What a build did, in words a reader uses, and its skipped lines without server paths."""
+    letters = f"{report.documents} letter{'s' if report.documents != 1 else ''}"
+    if report.noop:
+        summary = f"Nothing new to index; {letters} in the index."
+    else:
+        changes = [f"{len(v)} {word}" for v, word in ((report.added, "added"), (report.changed, "updated"),
+                                                       (report.removed, "removed")) if v]
+        summary = f"{letters} indexed" + (f" ({', '.join(changes)})" if changes else "") + "."
+    return summary, [hide_paths(s.line(), corpus_dir) for s in report.skipped]
+
+
+def hide_paths(text: str, *folders: Path | str) -> str:
+    """`text` with the given server folders left out (paths shown relative to them)."""
+    for folder in folders:
+        for form in {str(folder), str(Path(folder).resolve())}:
+            text = text.replace(form.rstrip("/") + "/", "").replace(form, "the letters folder")
+    return text

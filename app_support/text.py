@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app_support.display import display_text
+
 # CommonMark lets every ASCII punctuation character be backslash-escaped; escape all the ones that
 # mean something to Markdown, GFM tables/strikethrough, remark-math, directives or HTML.
 _SPECIAL = set("\\`*_{}[]()#+-.!|~$<>:=&^\"'@")
@@ -64,10 +66,14 @@ def render_segments(segments: list[Segment]) -> str:
 
 
 def highlight_quote(quote: str, char_start: int, answer_start: int, answer_end: int) -> str:
-    """The quoted sentence with its key span highlighted: quote[:a] + highlight + quote[b:]."""
+    """The quoted sentence, markup removed (see app_support.display), with its key span highlighted:
+    exactly the display characters that show canonical [answer_start, answer_end)."""
     a = max(0, min(len(quote), answer_start - char_start))
     b = max(a, min(len(quote), answer_end - char_start))
-    return render_segments([Segment(quote[:a], "plain"), Segment(quote[a:b], "key"), Segment(quote[b:], "plain")])
+    shown = display_text(quote)
+    a, b = shown.span(a, b)
+    text = shown.text
+    return render_segments([Segment(text[:a], "plain"), Segment(text[a:b], "key"), Segment(text[b:], "plain")])
 
 
 def _cut_before(text: str, start: int, radius: int) -> int:
@@ -94,9 +100,15 @@ def _cut_after(text: str, end: int, radius: int) -> int:
 def passage_in_context(text: str, char_start: int, char_end: int, answer_start: int | None = None,
                        answer_end: int | None = None, radius: int = 400) -> str:
     """Markdown: `radius` characters before and after the cited passage, the passage highlighted
-    (blue) and its key span (orange)."""
+    (blue) and its key span (orange). `text` is canonical and the offsets are canonical; what is
+    shown is its display text (markup removed), the highlights mapped onto it exactly."""
     char_start = max(0, min(len(text), char_start))
     char_end = max(char_start, min(len(text), char_end))
+    shown = display_text(text)
+    char_start, char_end = shown.span(char_start, char_end)
+    if answer_start is not None and answer_end is not None:
+        answer_start, answer_end = shown.span(answer_start, answer_end)
+    text = shown.text
     begin = _cut_before(text, char_start, radius)
     stop = _cut_after(text, char_end, radius)
     segments = [Segment(text[begin:char_start], "plain")]
@@ -123,10 +135,3 @@ def paragraph_after(text: str, end: int, limit: int = 300) -> str:
         cut = rest.rfind(" ", 0, limit)
         rest = rest[: cut if cut > 0 else limit] + " …"
     return rest
-
-
-def confidence_label(confidence: float) -> str:
-    """"High (0.95)" / "Medium (0.70)" / "Low (0.40)"."""
-    value = max(0.0, min(1.0, float(confidence)))
-    level = "High" if value >= 0.8 else "Medium" if value >= 0.6 else "Low"
-    return f"{level} ({value:.2f})"

@@ -5,8 +5,11 @@ Pure checks (`safe_filename`, `check_upload`, `unique_name`) plus one small file
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import io
 import os
+import shutil
 import re
 import unicodedata
 import zipfile
@@ -140,3 +143,35 @@ def save_upload(corpus_dir: Path, upload: CheckedUpload, subdir: str = UPLOAD_SU
         except FileExistsError:
             continue
     raise UploadRejected(f"{upload.name}: could not find a free file name")
+
+
+def find_duplicate(data: bytes, corpus_dir: Path) -> Path | None:
+    """The corpus file with exactly these bytes, if any (only files of the same size are read)."""
+    root = Path(corpus_dir)
+    if not root.is_dir():
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    for path in sorted(root.rglob("*")):
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size != len(data):
+                continue
+            if hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def remove_letter(corpus_dir: Path, source: str, removed_dir: Path) -> Path:
+    """Move corpus_dir/source into removed_dir (nothing is deleted: it can be put back by hand).
+    Returns where it went; raises UploadRejected for a source outside the corpus or missing."""
+    root = Path(corpus_dir).resolve()
+    path = (root / source).resolve()
+    if root not in path.parents or not path.is_file():
+        raise UploadRejected(f"{source}: not a letter in the corpus folder")
+    removed = Path(removed_dir)
+    removed.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = removed / unique_name(f"{stamp}-{path.name}", {p.name for p in removed.iterdir()})
+    shutil.move(str(path), str(target))
+    return target

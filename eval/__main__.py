@@ -4,6 +4,7 @@
     python -m eval run [--questions FILE] [--corpus DIR] [--index-dir DIR] [--baselines] [--report DIR]
                        [--split dev|test|all] [--k N] [--rebuild] [--fail-under [SYSTEM:]METRIC=VALUE ...]
     python -m eval calibrate [--questions FILE] [--corpus DIR] [--index-dir DIR] [--write] [--json] [--rebuild]
+    python -m eval feedback export [--index-dir DIR] [--out FILE]
 
 Each subcommand lives in its own small function taking the parsed arguments and
 returning an exit code; add new ones in build_parser().
@@ -77,6 +78,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return calibrate_command(args.questions, args.corpus, args.index_dir, args.write, args.json, args.l2, args.rebuild)
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    """Thumbs-down and unanswered questions from the app as candidate gold questions (JSONL)."""
+    from eval.feedback import export_command
+
+    return export_command(args.index_dir, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval", description="Letters QA question benchmark tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--json", action="store_true", help="print the report as JSON")
     cal.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch first")
     cal.set_defaults(func=cmd_calibrate)
+
+    feedback = sub.add_parser("feedback", help="questions readers marked 👎 or the app could not answer")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_sub.add_parser("export", help="write them as candidate gold questions (JSONL) for a person "
+                                                    "to complete")
+    export.add_argument("--index-dir", default=None, help="index directory holding feedback.sqlite "
+                                                          "(default: $LETTERS_QA_INDEX, else .letters_qa_index)")
+    export.add_argument("--out", default=None, metavar="FILE", help="output file (default: standard output)")
+    export.set_defaults(func=cmd_feedback_export)
     return parser
 
 

@@ -272,8 +272,15 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
             todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
     embedder = Embedder(settings.model, settings.batch_size, settings.threads)
     if todo:
-        stage_progress = (lambda done, total: progress("embedding", done, total)) if progress else None
-        sources[2] = embedder.encode(list(todo.values()), progress=stage_progress, show_progress=show_progress)
+        texts = list(todo.values())
+        if progress is None:
+            sources[2] = embedder.encode(texts, show_progress=show_progress)
+        else:  # one call per batch, so that a progress bar moves with every batch
+            parts = []
+            for begin in range(0, len(texts), settings.batch_size):
+                parts.append(embedder.encode(texts[begin:begin + settings.batch_size]))
+                progress("embedding", min(begin + settings.batch_size, len(texts)), len(texts))
+            sources[2] = np.concatenate(parts)
         where.update((h, (2, j)) for j, h in enumerate(todo))
     dims = [a.shape[1] for a in sources if a.ndim == 2 and a.shape[0]]
     dim = dims[0] if dims else embedder.dimension

@@ -104,6 +104,14 @@ class Assistant:
     def documents(self) -> list[DocumentRecord]:
         return self.reader.documents
 
+    def text(self, doc_id_or_source: str) -> str:
+        """A letter's canonical text (raises KeyError for a letter not in the index)."""
+        return self.reader.text(doc_id_or_source)
+
+    def document(self, source: str) -> DocumentRecord | None:
+        """The indexed letter with this source (file name relative to the corpus), if any."""
+        return self.reader.by_source.get(source)
+
     def embed(self, question: str) -> np.ndarray:
         with self._encode_lock:
             return self.embedder.encode_query(question)
