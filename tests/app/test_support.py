@@ -8,9 +8,9 @@ import types
 import pytest
 
 from app_support.followup import letter_phrases, resolve_follow_up, split_follow_up
-from app_support.tables import NOT_ANSWERED, compare_rows, make_filters, rows_to_csv
-from app_support.text import (confidence_label, escape_inline, escape_markdown, highlight_quote, paragraph_after,
-                              passage_in_context)
+from app_support.confidence import FOUND, NOT_FOUND, POSSIBLE, ConfidenceBands
+from app_support.tables import CSV_COLUMNS, NOT_ANSWERED, compare_rows, make_filters, rows_to_csv
+from app_support.text import escape_inline, escape_markdown, highlight_quote, paragraph_after, passage_in_context
 from app_support.uploads import UploadRejected, check_upload, safe_filename, save_upload, sniff, unique_name
 
 
@@ -53,7 +53,7 @@ def test_highlight_quote_escapes_untrusted_text():
     quote = "Read **this** <script>x</script> [link](http://evil)"
     out = highlight_quote(quote, 0, 5, 13)
     assert "<script>" not in out and "**this**" not in out and "](" not in out
-    assert ":orange-background[\\*\\*this\\*\\*]" in out
+    assert ":orange-background[this]" in out  # markup removed (app_support.display), the rest escaped
 
 
 def test_highlight_quote_clamps_offsets():
@@ -80,14 +80,10 @@ def test_passage_in_context_multiline_highlight_per_line():
     assert ":blue-background[first line]  \n:blue-background[second line]" in out
 
 
-def test_paragraph_after_and_confidence():
+def test_paragraph_after():
     text = "One. Two three £6k.\n\nNext paragraph."
     assert paragraph_after(text, 4) == "Two three £6k."
     assert paragraph_after("End.\n\nNew", 4) == ""
-    assert confidence_label(0.95) == "High (0.95)"
-    assert confidence_label(0.7) == "Medium (0.70)"
-    assert confidence_label(0.1) == "Low (0.10)"
-    assert confidence_label(3) == "High (1.00)"
 
 
 # --- follow-ups -------------------------------------------------------------------------------------
@@ -207,29 +203,68 @@ def test_save_upload_never_overwrites(tmp_path):
 
 # --- compare table and CSV --------------------------------------------------------------------------
 def _answer(letter, answer, confidence, quote=""):
-    cit = types.SimpleNamespace(source=letter, quote=quote)
+    cit = types.SimpleNamespace(source=letter, quote=quote, char_start=10, char_end=10 + len(quote),
+                                answer_start=12, answer_end=14)
     return types.SimpleNamespace(letter=letter, answer=answer, abstained=answer is None, confidence=confidence,
                                  citations=(cit,) if answer else ())
 
 
-def test_compare_rows_and_csv():
-    rows = compare_rows([_answer("a.txt", "grants up to £6k", 0.912, "The SCF provides grants up to £6k."),
-                         _answer("b.txt", None, 0.2)], {"a.txt": "Letter A"})
+def _doc(source, sender, date, title="A title (2020-01-01)"):
+    meta = types.SimpleNamespace(sender=sender, date=date, title=title, organisation=None)
+    return types.SimpleNamespace(source=source, metadata=meta)
+
+
+BANDS = ConfidenceBands.from_threshold(0.5)
+
+
+def test_compare_rows_put_the_answer_first_then_the_letter():
+    rows = compare_rows("What grants?", [_answer("a.txt", "grants up to **£6k**", 0.912,
+                                                 "The SCF provides grants up to **£6k**."),
+                                         _answer("b.txt", None, 0.2)],
+                        [_doc("a.txt", "Mark", "2020-06-19"), _doc("b.txt", "Bev", "2020-05-04")], BANDS)
     assert [r["letter"] for r in rows] == ["a.txt", "b.txt"]
-    assert rows[0]["title"] == "Letter A" and rows[0]["confidence"] == 0.91
-    assert rows[1]["answer"] == NOT_ANSWERED and rows[1]["quote"] == ""
-    text = rows_to_csv(rows)
-    parsed = list(csv.DictReader(io.StringIO(text)))
-    assert parsed[0]["answer"] == "grants up to £6k" and parsed[1]["answer"] == NOT_ANSWERED
-    assert list(parsed[0]) == ["letter", "title", "answer", "confidence", "quote"]
+    assert list(rows[0])[:2] == ["question", "answer"]
+    assert rows[0]["answer"] == "grants up to £6k" and rows[0]["quote"] == "The SCF provides grants up to £6k."
+    assert (rows[0]["sender"], rows[0]["date"], rows[0]["confidence"]) == ("Mark", "2020-06-19", FOUND)
+    assert rows[0]["open"] == (10, 10 + len("The SCF provides grants up to **£6k**."), 12, 14)
+    assert rows[1]["answer"] == NOT_ANSWERED and rows[1]["quote"] == "" and rows[1]["open"] is None
+    assert rows[1]["confidence"] == NOT_FOUND
+
+
+def test_csv_has_question_full_columns_and_a_bom():
+    long_title = "A very long title " * 10
+    rows = compare_rows("What grants?", [_answer("a.txt", "grants up to £6k", 0.9, "The SCF — grants up to £6k.")],
+                        [_doc("a.txt", "Mark", "2020-06-19", long_title)], BANDS)
+    data = rows_to_csv(rows)
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark: spreadsheets then read £ and — right
+    parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert list(parsed[0]) == list(CSV_COLUMNS) == ["question", "answer", "quote", "letter", "sender", "date",
+                                                    "confidence"]
+    assert parsed[0]["question"] == "What grants?" and parsed[0]["quote"] == "The SCF — grants up to £6k."
+    assert parsed[0]["confidence"] == FOUND
 
 
 def test_csv_neutralises_formulas_and_quotes_commas():
-    text = rows_to_csv([{"letter": "=HYPERLINK(\"http://x\")", "answer": "a, \"b\"\nc", "quote": "@SUM(1)",
-                         "title": "-2", "confidence": 0.5}])
-    row = next(csv.DictReader(io.StringIO(text)))
-    assert row["letter"].startswith("'=") and row["quote"].startswith("'@") and row["title"] == "'-2"
+    data = rows_to_csv([{"letter": "=HYPERLINK(\"http://x\")", "answer": "a, \"b\"\nc", "quote": "@SUM(1)",
+                         "sender": "-2", "confidence": FOUND}])
+    row = next(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert row["letter"].startswith("'=") and row["quote"].startswith("'@") and row["sender"] == "'-2"
     assert row["answer"] == "a, \"b\"\nc"
+
+
+# --- confidence in words ----------------------------------------------------------------------------
+def test_confidence_bands_come_from_the_calibrated_threshold():
+    from app_support.confidence import confidence_words
+    from index.settings import Settings, load_calibration
+
+    threshold = load_calibration()["threshold"]
+    bands = ConfidenceBands.from_threshold(Settings().abstain_threshold)
+    assert bands.answer == pytest.approx(threshold)
+    assert 1 - bands.found == pytest.approx((1 - threshold) / 2)  # half the risk of the weakest answer shown
+    assert confidence_words(False, bands.found, bands) == FOUND
+    assert confidence_words(False, (bands.answer + bands.found) / 2, bands) == POSSIBLE
+    assert confidence_words(False, bands.answer - 0.01, bands) == NOT_FOUND
+    assert confidence_words(True, 0.99, bands) == NOT_FOUND
 
 
 def test_make_filters():
@@ -240,3 +275,83 @@ def test_make_filters():
     assert f.sources == ("a.txt",) and f.sender is None and f.organisation == "Greater"
     assert (f.date_from, f.date_to) == ("2020-01-01", "2020-12-31")
     assert make_filters(date_range=(dt.date(2020, 5, 4),)).date_to == "2020-05-04"
+
+
+# --- follow-ups that point back at the letter --------------------------------------------------------
+@pytest.mark.parametrize("question", ["Who signed it?", "And who signed it?", "When was the letter sent?",
+                                      "What did they say about training?", "who wrote this letter"])
+def test_back_references_bind_to_the_previous_letter(question):
+    from app_support.followup import refers_to_previous_letter
+
+    assert refers_to_previous_letter(question, NAMES)
+
+
+@pytest.mark.parametrize("question", ["Who signed the letter from West Yorkshire?",
+                                      "What grants does the Safer Communities Fund offer?",
+                                      "When did they bring in free bus travel in Greater Manchester?"])
+def test_questions_naming_a_letter_or_without_back_reference_stand_alone(question):
+    from app_support.followup import refers_to_previous_letter
+
+    assert not refers_to_previous_letter(question, NAMES)
+
+
+# --- the letters list, duplicates, removal ----------------------------------------------------------
+def test_letters_sorted_newest_first_with_sender_and_file_name():
+    from app_support.tables import letter_label, letters_by_date
+
+    docs = [_doc("b/old.txt", "Bev", "2019-01-02"), _doc("undated.txt", None, None), _doc("new.txt", "Mark", "2020-06-19")]
+    ordered = letters_by_date(docs)
+    assert [d.source for d in ordered] == ["new.txt", "b/old.txt", "undated.txt"]
+    assert letter_label(ordered[0]) == "2020-06-19 · Mark · new.txt"
+    assert letter_label(ordered[1]) == "2019-01-02 · Bev · old.txt"
+
+
+def test_find_duplicate_by_content(tmp_path):
+    from app_support.uploads import find_duplicate
+
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "a.txt").write_bytes(b"Dear Sir, one.")
+    (tmp_path / "uploads" / "b.txt").write_bytes(b"Dear Sir, two.")
+    assert find_duplicate(b"Dear Sir, two.", tmp_path) == tmp_path / "uploads" / "b.txt"
+    assert find_duplicate(b"Dear Sir, six.", tmp_path) is None  # same size, other bytes
+    assert find_duplicate(b"x", tmp_path / "missing") is None
+
+
+def test_remove_letter_moves_it_aside_and_refuses_outside_paths(tmp_path):
+    from app_support.uploads import remove_letter
+
+    corpus, removed = tmp_path / "corpus", tmp_path / "index" / "removed"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Dear Sir", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("keep", encoding="utf-8")
+    moved = remove_letter(corpus, "a.txt", removed)
+    assert not (corpus / "a.txt").exists() and moved.read_text(encoding="utf-8") == "Dear Sir"
+    for bad in ("../secret.txt", "missing.txt", "/etc/passwd"):
+        with pytest.raises(UploadRejected):
+            remove_letter(corpus, bad, removed)
+    assert (tmp_path / "secret.txt").exists()
+
+
+@pytest.mark.parametrize("address, loopback", [("127.0.0.1", True), ("localhost", True), ("::1", True),
+                                               ("127.0.0.2", True), ("0.0.0.0", False), ("", False),
+                                               (None, False), ("192.168.1.5", False), ("::", False)])
+def test_only_loopback_addresses_count_as_local(address, loopback):
+    from app_support.admin import is_loopback
+
+    assert is_loopback(address) is loopback
+
+
+def test_benchmark_progress_moves_through_its_stages():
+    from app_support.benchmark_page import progress_of
+
+    lines = ["DEBUG bm25s x\n"]
+    assert progress_of(lines)[1] == "Indexing the shipped letters"
+    lines.append("indexed 2 documents, 27 chunks\n")
+    assert progress_of(lines) == (0.1, "Loading the model")
+    lines.append("running 140 questions through 2 system(s): full, bm25-only\n")
+    first = progress_of(lines)
+    lines.append("full: 140 questions\n")
+    second = progress_of(lines)
+    assert first[0] < second[0] < 1.0 and "1 of 2 systems done" in second[1]
+    lines.append("bm25-only: 140 questions\n")
+    assert progress_of(lines)[0] == pytest.approx(1.0)
