@@ -355,7 +355,7 @@ def _render_answer(msg: dict, idx: int, bands: ConfidenceBands) -> None:
             after = msg.get("after", {}).get(j)
             if after:
                 st.caption("Continues: " + escape_inline(plain(after)))
-            meta = [c.sender, c.date, f"page {c.page}" if c.page else None, c.source]
+            meta = [c.sender, c.date, f"page {c.page}" if c.page else None]
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.caption(" · ".join(escape_inline(v) for v in meta if v))
             if right.button("Open in letter", key=f"open-{idx}-c{j}", help=f"Show the passage in {c.source}"):
@@ -516,10 +516,12 @@ def main() -> None:
     left, export, clear = st.columns([3, 1, 1], vertical_alignment="center")
     left.toggle("Compare across letters", key="compare_mode",
                 help="Answer the same question once per letter, as a table you can download.")
+    ss = st.session_state
+    ss["export_markdown_text"], ss["export_json_text"] = conversation_markdown(history), conversation_json(history)
     with export.popover("Export conversation", disabled=not history, use_container_width=True):
-        st.download_button("Markdown", conversation_markdown(history), file_name="letters-qa-conversation.md",
+        st.download_button("Markdown", ss["export_markdown_text"], file_name="letters-qa-conversation.md",
                            mime="text/markdown", key="export_md", on_click="ignore")
-        st.download_button("JSON (with citations)", conversation_json(history),
+        st.download_button("JSON (with citations)", ss["export_json_text"],
                            file_name="letters-qa-conversation.json", mime="application/json", key="export_json",
                            on_click="ignore")
     with clear.popover("New conversation", disabled=not history, use_container_width=True):

@@ -34,7 +34,7 @@ def test_ask_shows_cited_answer_with_highlight_and_confidence(app_env):
     assert "£6k" in text  # in the cited sentence or the rest of its paragraph, shown under it
     assert ":orange-background[" in text  # the key span is highlighted
     assert "Mark Burns\\-Williamson" in text and "2020\\-06\\-19" in text  # sender and date, escaped
-    assert any(c.value.startswith("Confidence: ") for c in at.caption)
+    assert "Found in the letter" in text
     # the citation opens the source viewer with the passage highlighted in context
     opener = next(b for b in at.button if b.key == "open-1-c0")
     opener.click().run()
@@ -62,7 +62,8 @@ def test_off_topic_question_abstains_with_closest_passages(app_env):
     msg = _last(at)
     assert msg["answer"].abstained
     text = all_text(at)
-    assert "The letters don't answer this question." in text and "Closest passages:" in text
+    assert "The letters don't answer this question." in text and "Not in the letters" in text
+    assert not at.expander or all("Closest passages" not in e.label for e in at.expander)  # nothing related
 
 
 @pytest.mark.parametrize("question", ["   ", "x" * 3000, "??? !!! 123"])
@@ -102,19 +103,6 @@ def test_date_and_sender_filters(app_env):
     assert {p.source for p in _last(at)["answer"].passages} == {GMCA}
 
 
-def test_compare_mode_lists_one_row_per_letter_with_csv(app_env):
-    at = new_app()
-    at.run()
-    at.toggle(key="compare_mode").set_value(True).run()
-    _ask(at, SCF_QUESTION)
-    msg = _last(at)
-    assert msg["kind"] == "compare"
-    frame = at.dataframe[0].value
-    assert sorted(frame["letter"]) == sorted([WY, GMCA])
-    assert list(frame.columns) == ["letter", "title", "answer", "confidence", "quote"]
-    assert len(at.get("download_button")) == 1
-
-
 def test_upload_good_and_bad_files(app_env):
     corpus, index = app_env
     before = sorted(p.name for p in corpus.iterdir())
@@ -123,7 +111,7 @@ def test_upload_good_and_bad_files(app_env):
     good = ("Dear Home Secretary,\n\nThe Riverton Custody Fund offers grants of up to £25,000 to community "
             "projects that support detainees after release.\n\nYours sincerely\n\nJane Holloway\n"
             "Police and Crime Commissioner for Riverton\n").encode()
-    at.file_uploader(key="uploader").set_value([("../riverton.txt", good, "text/plain"),
+    at.file_uploader(key="uploader-0").set_value([("../riverton.txt", good, "text/plain"),
                                                 ("junk.pdf", b"\x00\xff\x13\x37" * 512, "application/pdf")])
     at.run()
     at.button(key="add_letters").click().run()
@@ -135,7 +123,7 @@ def test_upload_good_and_bad_files(app_env):
     assert any("junk\\.pdf" in e.value and "binary data" in e.value for e in at.error)
     assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["riverton.txt"]
     assert sorted(p.name for p in corpus.iterdir()) == sorted(before + ["uploads"])  # nothing lost
-    assert "3 letter(s) indexed" in all_text(at)
+    assert "3 letters, newest first" in all_text(at)
     _ask(at, "What does the Riverton Custody Fund offer?")
     assert _last(at)["answer"].citations[0].source == "uploads/riverton.txt"
     _ask(at, SCF_QUESTION)
@@ -156,7 +144,8 @@ def test_untrusted_letter_text_is_rendered_escaped(app_env):
     assert answer.citations and answer.citations[0].source == "evil.md"
     at.button(key="open-1-c0").click().run()
     rendered = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
-    assert "\\<script\\>" in rendered and "\\*\\*x\\*\\*" in rendered
+    # markup removed for display (app_support.display), the words left escaped: nothing is interpreted
+    assert "pays x to alert\\(1\\) every click here volunteer" in rendered
     assert "<script>" not in rendered and "**x**" not in rendered and "](http" not in rendered
 
 
@@ -171,7 +160,7 @@ def test_first_run_builds_the_index_with_progress(tmp_path, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert (index / "CURRENT").is_file()
     text = all_text(at)
-    assert "No index yet" in text and "indexed 2 documents" in text and "2 letter(s) indexed" in text
+    assert "2 letters indexed" in text and "2 letters, newest first" in text
     stages = at.session_state["build_progress"]  # the st.progress bar was driven by build_index's callback
     assert {"reading", "chunking", "embedding"} <= {stage for stage, _, _ in stages}
     assert stages[-1][1] == stages[-1][2]
@@ -186,8 +175,14 @@ def test_empty_corpus_explains_and_offers_upload(tmp_path, monkeypatch):
     at = new_app()
     at.run(timeout=60)
     assert not at.exception
-    assert any("no letters to index" in e.value for e in at.error)
-    assert at.file_uploader(key="uploader")
+    assert any("no letters to answer from yet" in e.value for e in at.error)
+    assert at.file_uploader(key="uploader-0")
+
+
+def _benchmark_page():
+    from app_support.benchmark_page import main
+
+    main()
 
 
 def test_benchmark_page_shows_results_failures_first(tmp_path, monkeypatch):
@@ -207,7 +202,7 @@ def test_benchmark_page_shows_results_failures_first(tmp_path, monkeypatch):
                            "bm25-only": {"metrics": metrics, "records": records}}}
     (tmp_path / "results.json").write_text(json.dumps(results), encoding="utf-8")
     monkeypatch.setenv("LETTERS_QA_BENCH_REPORT", str(tmp_path))
-    at = AppTest.from_file(str(ROOT / "pages" / "2_Benchmark.py"), default_timeout=30)
+    at = AppTest.from_function(_benchmark_page, default_timeout=30)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert {"Correct", "Answer contains gold", "MRR"} <= {m.label for m in at.metric}
