@@ -505,7 +505,7 @@ def main() -> None:
     filters = _sidebar(settings, assistant)
 
     history = st.session_state["history"]
-    prompt = st.chat_input("Ask about the letters, e.g. Who signed the letter from West Yorkshire?",
+    prompt = st.chat_input("Ask about the letters…",
                            key="question", max_chars=MAX_QUESTION_CHARS)
     question = prompt if prompt is not None else st.session_state.pop("pending_question", None)
     if question is not None:  # before the toolbar, so that the export holds this answer too

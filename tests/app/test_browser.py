@@ -1,4 +1,9 @@
-"""One real-browser end-to-end test: `streamlit run app.py` driven by Debian's chromium via playwright."""
+"""Real-browser end-to-end tests: `streamlit run app.py` driven by Debian's chromium via playwright.
+
+What only a browser shows: the start-up steps while the first index is built, page names in the
+navigation, the toolbar, the tab icon, the phone-width layout, and that no request leaves
+127.0.0.1. Screenshots are kept under test-output/.
+"""
 from __future__ import annotations
 
 import os
@@ -10,6 +15,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -19,6 +25,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-proxy-server"]
+OUTPUT = ROOT / "test-output"
+LOOPBACK = {"127.0.0.1"}
 
 
 def _free_port() -> int:
@@ -42,62 +50,149 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float 
     raise AssertionError(f"streamlit did not become healthy in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.mark.browser
-def test_chat_in_a_real_browser(prebuilt, tmp_path):
+def _need_browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing in CI: install it with apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium); required in CI")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    return pytest.importorskip("playwright.sync_api")
 
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(prebuilt / "corpus", corpus)
-    shutil.copytree(prebuilt / "index", index)
-    port = _free_port()
-    env = {**os.environ, "LETTERS_QA_CORPUS": str(corpus), "LETTERS_QA_INDEX": str(index),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost",
-           "no_proxy": "127.0.0.1,localhost"}
-    log = tmp_path / "streamlit.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    shot = tmp_path / "e2e.png"
-    try:
-        _wait_healthy(url, server, log)
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url, wait_until="domcontentloaded")
-                box = page.get_by_placeholder(re.compile("Ask about the letters"))
-                box.wait_for(timeout=90_000)  # the model and index load on the first run
-                box.fill(SCF_QUESTION)
-                box.press("Enter")
-                page.get_by_text("£6k").first.wait_for(timeout=60_000)
-                page.wait_for_timeout(300)
-                page.screenshot(path=str(tmp_path / "e2e-chat.png"), full_page=True)
-                page.get_by_role("button", name=re.compile("Open in letter")).first.click()
-                dialog = page.get_by_role("dialog")
-                dialog.get_by_text("Cited passage, in context").wait_for(timeout=30_000)
-                sync_api.expect(dialog).to_contain_text("Safer Communities Fund")
-                sync_api.expect(dialog).to_contain_text("£6k")
-                page.wait_for_timeout(500)
-                page.screenshot(path=str(shot), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
+
+class Server:
+    """`streamlit run app.py` on a free loopback port, with the project's .streamlit/config.toml."""
+
+    def __init__(self, corpus: Path, index: Path, log: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "LETTERS_QA_CORPUS": str(corpus), "LETTERS_QA_INDEX": str(index),
+               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost",
+               "no_proxy": "127.0.0.1,localhost"}
+        env.pop("LETTERS_QA_ADMIN_PASSPHRASE", None)
+        self.log = log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+                 "--server.port", str(self.port), "--server.fileWatcherType", "none"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def __enter__(self):
+        _wait_healthy(self.url, self.process, self.log)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
         try:
-            server.wait(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    assert shot.stat().st_size > 10_000
-    keep = ROOT / "test-output"
-    keep.mkdir(exist_ok=True)
-    shutil.copyfile(shot, keep / "e2e.png")
-    shutil.copyfile(tmp_path / "e2e-chat.png", keep / "e2e-chat.png")
+            self.process.kill()
+            self.process.wait()
+
+
+def _guard(page, outside: list[str]) -> None:
+    """Route every request: loopback ones go through, any other host is recorded and refused."""
+    def handle(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in LOOPBACK:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", handle)
+    page.on("websocket", lambda ws: None if urlparse(ws.url).hostname in LOOPBACK else outside.append(ws.url))
+
+
+def _shot(page, name: str) -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    page.wait_for_timeout(400)
+    path = OUTPUT / name
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 5_000
+    return path
+
+
+@pytest.mark.browser
+def test_chat_in_a_real_browser(tmp_path):
+    """First start (index built with visible steps), an answer with a clean quote, the source dialog,
+    the compare rows, the phone-width view; page names, toolbar, local icon; nothing leaves 127.0.0.1."""
+    sync_api = _need_browser()
+    expect = sync_api.expect
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(ROOT / "corpus", corpus)
+    outside: list[str] = []
+    with Server(corpus, index, tmp_path / "streamlit.log") as server, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            _guard(page, outside)
+            page.goto(server.url, wait_until="domcontentloaded")
+            # 4. start-up: visible steps while the first index is built, gone once ready
+            status = page.get_by_text("Starting Letters QA…")
+            status.wait_for(timeout=60_000)
+            page.get_by_text("Checking the index of letters").wait_for(timeout=10_000)
+            page.get_by_text(re.compile("Indexing the letters")).first.wait_for(timeout=30_000)
+            _shot(page, "startup.png")
+            box = page.get_by_placeholder(re.compile("Ask about the letters"))
+            box.wait_for(timeout=120_000)
+            expect(page.get_by_text("Starting Letters QA…")).to_have_count(0)
+            expect(page.get_by_text(re.compile("No index yet"))).to_have_count(0)
+
+            # 6. page names, minimal toolbar, a local tab icon
+            nav = page.get_by_test_id("stSidebarNav")
+            expect(nav.get_by_text("Chat", exact=True)).to_be_visible()
+            expect(nav.get_by_text("Benchmark", exact=True)).to_be_visible()
+            expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)
+            icon = page.locator("link[rel='icon'], link[rel='shortcut icon']").first.get_attribute("href") or ""
+            assert urlparse(icon).hostname in (None, "127.0.0.1"), icon
+            assert "/tmp/" not in page.inner_text("body")
+
+            # 1. an answer with a clean quote
+            page.get_by_role("button", name="What date is on").count()  # examples are buttons
+            box.fill("What date is on the GMCA letter about the Prevent inspection?")
+            box.press("Enter")
+            page.get_by_text("4th May 2020").first.wait_for(timeout=60_000)
+            body = page.inner_text("body")
+            assert "<sup>" not in body and "**" not in body
+            expect(page.get_by_text("Found in the letter").first).to_be_visible()
+            box.fill(SCF_QUESTION)
+            box.press("Enter")
+            page.get_by_text("£6k", exact=True).first.wait_for(timeout=60_000)
+            page.get_by_test_id("stChatMessage").last.scroll_into_view_if_needed()
+            _shot(page, "answer.png")
+
+            # the source dialog
+            page.get_by_role("button", name="Open in letter").last.click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_text("Cited passage, in context").wait_for(timeout=30_000)
+            expect(dialog).to_contain_text("Safer Communities Fund")
+            assert "**" not in dialog.inner_text()
+            _shot(page, "source.png")
+            page.keyboard.press("Escape")
+            expect(dialog).to_have_count(0)
+
+            # 3. compare rows
+            page.get_by_text("Compare across letters").click()
+            box.fill(SCF_QUESTION)
+            box.press("Enter")
+            page.get_by_text(re.compile(r"Compared across 2 letters")).wait_for(timeout=90_000)
+            expect(page.get_by_text("Not answered in this letter")).to_be_visible()
+            page.get_by_test_id("stChatMessage").last.scroll_into_view_if_needed()
+            expect(page.get_by_role("button", name="Open", exact=True).first).to_be_visible()
+            _shot(page, "compare.png")
+
+            # the phone-width view: the answer, not the sidebar, fills the screen
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            _guard(phone, outside)
+            phone.goto(server.url, wait_until="domcontentloaded")
+            phone_box = phone.get_by_placeholder(re.compile("Ask about the letters"))
+            phone_box.wait_for(timeout=60_000)
+            phone_box.fill(SCF_QUESTION)
+            phone_box.press("Enter")
+            phone.get_by_text("£6k", exact=True).first.wait_for(timeout=60_000)
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the page scrolls sideways at phone width ({width}px)"
+            phone.get_by_test_id("stChatMessage").last.scroll_into_view_if_needed()
+            _shot(phone, "phone.png")
+        finally:
+            browser.close()
+    assert not outside, f"requests left 127.0.0.1: {outside}"
