@@ -151,7 +151,10 @@ def _run(directory: Path, settings, baselines: bool) -> tuple[int, str]:
             except subprocess.TimeoutExpired:
                 process.kill()
     bar.empty()
-    return process.returncode, "".join(lines)
+    output = "".join(lines)
+    for folder in sorted({directory, index_dir, corpus, ROOT}, key=lambda f: -len(str(f))):  # no server paths
+        output = output.replace(str(folder), Path(folder).name)
+    return process.returncode, output
 
 
 def main() -> None:
@@ -173,7 +176,7 @@ def main() -> None:
             else:
                 st.error(f"The benchmark run failed (exit {code}).")
             with st.expander("Output of the run", expanded=code != 0):
-                st.code(resources.hide_paths(output, ROOT).strip()[-6000:] or "(no output)", language=None)
+                st.code(output.strip()[-6000:] or "(no output)", language=None)
     else:
         admin.passphrase_form(st)
 

@@ -82,7 +82,7 @@ class FeedbackStore:
             return []
         with self._lock, self._connect() as db:
             rows = db.execute("SELECT answer_id, created, question, asked, answer, abstained, source, rating "
-                              "FROM answers ORDER BY created, answer_id").fetchall()
+                              "FROM answers ORDER BY rowid").fetchall()
         return [FeedbackRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
 
 

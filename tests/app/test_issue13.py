@@ -233,3 +233,41 @@ def test_7_benchmark_page_explains_metrics_and_needs_the_passphrase(tmp_path, mo
     assert not [b for b in at.button if b.key == "bench_run"]  # no passphrase given: no run button
     at.text_input(key="admin_passphrase").input("pass").run()
     assert at.button(key="bench_run")
+
+
+def test_7_a_benchmark_run_scores_the_shipped_letters_and_leaves_the_live_index_alone(app_env, tmp_path,
+                                                                                         monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    corpus, index = app_env
+    (corpus / "uploads").mkdir()
+    (corpus / "uploads" / "extra.txt").write_text("Dear Sir,\n\nThe Safer Communities Fund offers £9m.\n",
+                                                  encoding="utf-8")
+    live = (index / "CURRENT").read_text(encoding="utf-8")
+    monkeypatch.setenv("LETTERS_QA_BENCH_REPORT", str(tmp_path / "report"))
+    at = AppTest.from_function(_benchmark_page, default_timeout=600)
+    at.run()
+    at.button(key="bench_run").click().run()
+    assert not at.exception and [s.value for s in at.success] == ["Benchmark finished."], [e.value for e in at.error]
+    results = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
+    assert results["index_dir"] == str(index.with_name(index.name + "-benchmark"))
+    assert sorted(p.name for p in (index.with_name(index.name + "-benchmark-corpus")).iterdir()) == sorted([WY, GMCA])
+    assert (index / "CURRENT").read_text(encoding="utf-8") == live  # the live index was not rebuilt
+    assert {m.label for m in at.metric} >= {"Correct", "MRR"}
+    assert str(index) not in "\n".join(c.value for c in at.code)  # no server paths in the run's output
+
+
+def test_thumbs_are_stored_beside_the_index_and_exported_as_candidate_questions(app_env):
+    from eval.feedback import FeedbackStore, candidate_questions, feedback_path
+
+    corpus, index = app_env
+    at = new_app()
+    at.run()
+    _ask(at, SCF_QUESTION)
+    _ask(at, "What is the capital of France?")
+    at.feedback(key=f"rate-{at.session_state['history'][1]['answer_id']}").set_value(0).run()  # 👎
+    assert not at.exception
+    records = FeedbackStore(feedback_path(index)).records()
+    assert [(r.asked, r.rating, r.abstained) for r in records] == [(SCF_QUESTION, -1, False),
+                                                                  ("What is the capital of France?", None, True)]
+    assert [c["question"] for c in candidate_questions(records)] == [SCF_QUESTION, "What is the capital of France?"]
