@@ -18,7 +18,7 @@ from app_support.confidence import FOUND, NOT_FOUND, ConfidenceBands, confidence
 from app_support.display import plain
 from app_support.export import conversation_json, conversation_markdown
 from app_support.followup import letter_phrases, refers_to_previous_letter, resolve_follow_up
-from app_support.tables import compare_rows, letter_label, letters_by_date, make_filters, rows_to_csv
+from app_support.tables import compare_rows, is_iso_date, letter_label, letters_by_date, make_filters, rows_to_csv
 from app_support.text import escape_inline, escape_markdown, highlight_quote, paragraph_after, passage_in_context
 from app_support.uploads import UploadRejected, check_upload, find_duplicate, remove_letter, save_upload
 from eval.feedback import FeedbackStore, feedback_path
@@ -149,7 +149,7 @@ def _sidebar(settings, assistant):
     orgs = sorted({d.metadata.organisation for d in docs if d.metadata.organisation})
     organisation = sb.selectbox("Organisation", [""] + orgs, key="f_org",
                                 format_func=lambda v: v or "Any organisation")
-    dates = sorted(dt.date.fromisoformat(d.metadata.date) for d in docs if _iso(d.metadata.date))
+    dates = sorted(dt.date.fromisoformat(d.metadata.date) for d in docs if is_iso_date(d.metadata.date))
     date_range = None
     if sb.checkbox("Filter by date", key="f_use_dates"):
         low = dates[0] if dates else dt.date(2000, 1, 1)
@@ -191,8 +191,6 @@ def _remove_control(settings, doc) -> None:
 
 
 def _remove(settings, source: str) -> None:
-    from index.building import NothingToIndex
-
     if not admin.is_admin():
         return
     try:
@@ -200,31 +198,28 @@ def _remove(settings, source: str) -> None:
     except (UploadRejected, OSError) as exc:
         st.session_state["upload_report"] = _report(rejected=[f"could not remove {source}: {exc}"])
         return
-    try:
-        report = resources.build(settings, "Updating the index")
-        summary, skipped = resources.plain_summary(report, settings.corpus_dir)
-    except NothingToIndex:
-        summary, skipped = "No letters are left to answer from.", []
+    summary, skipped = _rebuild(settings, "Updating the index")
     st.session_state["upload_report"] = _report(saved=[f"removed {source}"], summary=summary, skipped=skipped)
 
 
 def _reindex(settings) -> None:
+    summary, skipped = _rebuild(settings, "Updating the index")
+    st.session_state["upload_report"] = _report(summary=summary, skipped=skipped)
+
+
+def _rebuild(settings, label: str) -> tuple[str, list[str]]:
+    """Bring the index up to date with the letters folder: what happened, in words, and skipped files.
+    A failed build leaves the previous index in use, and says so."""
     from index.building import NothingToIndex
 
     try:
-        report = resources.build(settings, "Updating the index")
-        summary, skipped = resources.plain_summary(report, settings.corpus_dir)
-        st.session_state["upload_report"] = _report(summary=summary, skipped=skipped)
+        report = resources.build(settings, label)
     except NothingToIndex:
-        st.session_state["upload_report"] = _report(rejected=["there are no letters in the letters folder"])
-
-
-def _iso(value: str | None) -> bool:
-    try:
-        dt.date.fromisoformat(value or "")
-        return True
-    except ValueError:
-        return False
+        return "There are no letters left to answer from.", []
+    except Exception as exc:  # never a traceback on the page; the previous build stays current
+        log.exception("indexing failed")
+        return f"Indexing failed ({type(exc).__name__}); the previous index is still in use.", []
+    return resources.plain_summary(report, settings.corpus_dir)
 
 
 def _upload_section(settings, where) -> None:
@@ -251,8 +246,6 @@ def _upload_section(settings, where) -> None:
 
 
 def _add_letters(settings, files) -> None:
-    from index.building import NothingToIndex
-
     if not admin.is_admin():
         return
     corpus = Path(settings.corpus_dir)
@@ -275,13 +268,7 @@ def _add_letters(settings, files) -> None:
             continue
         rel = path.relative_to(corpus).as_posix()
         saved.append(rel if checked.name == Path(f.name).name and rel.endswith(checked.name) else f"{rel} (from {f.name})")
-    summary, skipped = "", []
-    if saved:
-        try:
-            report = resources.build(settings, "Indexing the new letters")
-            summary, skipped = resources.plain_summary(report, corpus)
-        except NothingToIndex:
-            summary = "There are no letters to index."
+    summary, skipped = _rebuild(settings, "Indexing the new letters") if saved else ("", [])
     st.session_state["upload_report"] = _report(saved, rejected, summary, skipped)
 
 

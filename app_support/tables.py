@@ -75,8 +75,8 @@ def make_filters(sources: Sequence[str] = (), sender: str | None = None, organis
 def letters_by_date(documents: Iterable[object]) -> list[object]:
     """Newest first; undated letters last, then by file name (a stable, predictable order)."""
     docs = list(documents)
-    dated = sorted((d for d in docs if _iso(d.metadata.date)), key=lambda d: (d.metadata.date, d.source), reverse=True)
-    undated = sorted((d for d in docs if not _iso(d.metadata.date)), key=lambda d: d.source)
+    dated = sorted((d for d in docs if is_iso_date(d.metadata.date)), key=lambda d: (d.metadata.date, d.source), reverse=True)
+    undated = sorted((d for d in docs if not is_iso_date(d.metadata.date)), key=lambda d: d.source)
     return dated + undated
 
 
@@ -86,7 +86,7 @@ def letter_label(doc) -> str:
     return " · ".join(v for v in (m.date, m.sender or m.organisation, doc.source.rsplit("/", 1)[-1]) if v)
 
 
-def _iso(value: str | None) -> bool:
+def is_iso_date(value: str | None) -> bool:
     try:
         dt.date.fromisoformat(value or "")
         return True

@@ -178,6 +178,8 @@ def test_chat_in_a_real_browser(tmp_path):
             expect(page.get_by_text("Not answered in this letter")).to_be_visible()
             page.get_by_test_id("stChatMessage").last.scroll_into_view_if_needed()
             expect(page.get_by_role("button", name="Open", exact=True).first).to_be_visible()
+            page.get_by_test_id("stChatMessage").last.get_by_text("Quote", exact=True).click()
+            page.get_by_test_id("stChatMessage").last.get_by_text("The SCF provides grants").wait_for()
             _shot(page, "compare.png")
 
             # the phone-width view: the answer, not the sidebar, fills the screen
