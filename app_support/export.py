@@ -26,8 +26,11 @@ def conversation_json(history: list[dict]) -> str:
         if msg.get("letter_note"):
             turn["letter_used"] = msg.get("bound_letter")
         if msg.get("kind") == "answer":
-            turn |= msg["answer"].to_json() | {"confidence_words": msg.get("words")}
-            turn.pop("signals", None)
+            answer = msg["answer"].to_json()
+            answer.pop("signals", None)
+            # the answer's own "question" is the one it answered (a follow-up resolved); keep both
+            turn |= answer | {"question": question, "asked": msg["answer"].question,
+                              "confidence_words": msg.get("words")}
         elif msg.get("kind") == "compare":
             turn["rows"] = [{k: v for k, v in row.items() if k != "open"} for row in msg["rows"]]
         else:

@@ -355,3 +355,24 @@ def test_benchmark_progress_moves_through_its_stages():
     assert first[0] < second[0] < 1.0 and "1 of 2 systems done" in second[1]
     lines.append("bm25-only: 140 questions\n")
     assert progress_of(lines)[0] == pytest.approx(1.0)
+
+
+def test_conversation_export_markdown_reads_clean_and_json_keeps_canonical_citations():
+    import json
+
+    from app_support.export import conversation_json, conversation_markdown
+    from retrieval.records import Answer, Citation
+
+    quote = "Dated 4<sup>th</sup> May 2020."
+    citation = Citation("d1", "gmca.txt", "T", 100, 100 + len(quote), quote, 1.0, 106, 106 + 17, "Bev", "2020-05-04")
+    answer = Answer("When was it sent?", "4<sup>th</sup> May 2020", False, 0.9, (citation,))
+    history = [{"role": "user", "kind": "text", "text": "when was it sent"},
+               {"role": "assistant", "kind": "answer", "answer": answer, "words": FOUND,
+                "letter_note": "About the letter of the previous answer: gmca.txt", "bound_letter": "gmca.txt"}]
+    md = conversation_markdown(history)
+    assert "**Answer:** 4th May 2020 (Found in the letter)" in md and "> Dated 4th May 2020." in md
+    assert "<sup>" not in md and "gmca.txt" in md
+    (turn,) = json.loads(conversation_json(history))["conversation"]
+    assert turn["question"] == "when was it sent" and turn["asked"] == "When was it sent?"
+    assert turn["citations"][0]["quote"] == quote and turn["letter_used"] == "gmca.txt"
+    assert turn["confidence_words"] == FOUND and "signals" not in turn
