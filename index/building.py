@@ -275,12 +275,13 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
         texts = list(todo.values())
         if progress is None:
             sources[2] = embedder.encode(texts, show_progress=show_progress)
-        else:  # one call per batch, so that a progress bar moves with every batch
-            parts = []
-            for begin in range(0, len(texts), settings.batch_size):
-                parts.append(embedder.encode(texts[begin:begin + settings.batch_size]))
-                progress("embedding", min(begin + settings.batch_size, len(texts)), len(texts))
-            sources[2] = np.concatenate(parts)
+        else:  # one call per batch (longest texts first, as Embedder.encode does) so a progress bar moves per batch
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            sources[2] = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+            for begin in range(0, len(order), settings.batch_size):
+                ids = order[begin:begin + settings.batch_size]
+                sources[2][ids] = embedder.encode([texts[i] for i in ids])
+                progress("embedding", begin + len(ids), len(texts))
         where.update((h, (2, j)) for j, h in enumerate(todo))
     dims = [a.shape[1] for a in sources if a.ndim == 2 and a.shape[0]]
     dim = dims[0] if dims else embedder.dimension
