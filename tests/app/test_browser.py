@@ -88,11 +88,13 @@ class Server:
             self.process.wait()
 
 
-def _guard(page, outside: list[str]) -> None:
-    """Route every request: loopback ones go through, any other host is recorded and refused."""
+def _guard(page, outside: list[str], inside: list[str]) -> None:
+    """Route every request: loopback ones go through (and are counted), any other host is recorded
+    and refused."""
     def handle(route):
         host = urlparse(route.request.url).hostname
         if route.request.url.startswith(("data:", "blob:")) or host in LOOPBACK:
+            inside.append(route.request.url)
             route.continue_()
         else:
             outside.append(route.request.url)
@@ -120,11 +122,12 @@ def test_chat_in_a_real_browser(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(ROOT / "corpus", corpus)
     outside: list[str] = []
+    inside: list[str] = []
     with Server(corpus, index, tmp_path / "streamlit.log") as server, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            _guard(page, outside)
+            _guard(page, outside, inside)
             page.goto(server.url, wait_until="domcontentloaded")
             # 4. start-up: visible steps while the first index is built, gone once ready
             status = page.get_by_text("Starting Letters QA…")
@@ -184,7 +187,7 @@ def test_chat_in_a_real_browser(tmp_path):
 
             # the phone-width view: the answer, not the sidebar, fills the screen
             phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-            _guard(phone, outside)
+            _guard(phone, outside, inside)
             phone.goto(server.url, wait_until="domcontentloaded")
             phone_box = phone.get_by_placeholder(re.compile("Ask about the letters"))
             phone_box.wait_for(timeout=60_000)
@@ -198,3 +201,4 @@ def test_chat_in_a_real_browser(tmp_path):
         finally:
             browser.close()
     assert not outside, f"requests left 127.0.0.1: {outside}"
+    assert any("/_stcore/" in url or url.endswith(".js") for url in inside)  # the guard did see the page load
