@@ -104,9 +104,15 @@ def _guard(page, outside: list[str], inside: list[str]) -> None:
     page.on("websocket", lambda ws: None if urlparse(ws.url).hostname in LOOPBACK else outside.append(ws.url))
 
 
+def _settled(page) -> None:
+    """Wait until the script run has finished: no element left over (stale) from the run before."""
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
 def _shot(page, name: str) -> Path:
     OUTPUT.mkdir(exist_ok=True)
-    page.wait_for_timeout(400)
+    _settled(page)
     path = OUTPUT / name
     page.screenshot(path=str(path), full_page=False)
     assert path.stat().st_size > 5_000
@@ -160,6 +166,7 @@ def test_chat_in_a_real_browser(tmp_path):
             box.fill(SCF_QUESTION)
             box.press("Enter")
             page.get_by_text("£6k", exact=True).first.wait_for(timeout=60_000)
+            _settled(page)
             page.get_by_test_id("stChatMessage").last.scroll_into_view_if_needed()
             _shot(page, "answer.png")
 
@@ -194,6 +201,9 @@ def test_chat_in_a_real_browser(tmp_path):
             phone_box.fill(SCF_QUESTION)
             phone_box.press("Enter")
             phone.get_by_text("£6k", exact=True).first.wait_for(timeout=60_000)
+            phone.get_by_role("button", name="Copy").first.wait_for(timeout=60_000)
+            _settled(phone)
+            expect(phone.get_by_role("button", name="Who signed the letter from West Yorkshire?")).to_have_count(0)
             width = phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"the page scrolls sideways at phone width ({width}px)"
             phone.get_by_test_id("stChatMessage").last.scroll_into_view_if_needed()
