@@ -109,24 +109,37 @@ class Compiled:
 
 
 # --- locating text (pure) -----------------------------------------------------------------------
-def _squeeze(text: str, ignored: str) -> tuple[str, list[int]]:
+def _squeeze(text: str, ignored: str, skip: Sequence[bool] | None = None) -> tuple[str, list[int]]:
     kept, where = [], []
     for i, ch in enumerate(text):
-        if not ch.isspace() and ch not in ignored:
+        if not ch.isspace() and ch not in ignored and not (skip and skip[i]):
             kept.append(ch)
             where.append(i)
     return "".join(kept), where
 
 
-def locate(text: str, needle: str, ignored: str = IGNORED) -> tuple[int, int] | None:
+def repeated_lines(text: str) -> list[bool]:
+    """Per character: is it on a line that repeats in the text (digits aside) — a page header or footer
+    that a PDF's text puts between the last words of one page and the first of the next."""
+    lines = list(re.finditer(r"[^\n]+", text))
+    seen = Counter(re.sub(r"\d+", "#", m.group().strip()) for m in lines)
+    skip = [False] * len(text)
+    for m in lines:
+        if len(m.group().strip()) >= 8 and seen[re.sub(r"\d+", "#", m.group().strip())] > 1:
+            skip[m.start():m.end()] = [True] * (m.end() - m.start())
+    return skip
+
+
+def locate(text: str, needle: str, ignored: str = IGNORED, skip: Sequence[bool] | None = None) -> tuple[int, int] | None:
     """[start, end) of `needle` in `text`: an exact match if there is one, else the first match that
-    ignores white space and the `ignored` characters (the span then starts and ends on real characters)."""
+    ignores white space and the `ignored` characters (the span then starts and ends on real characters),
+    and, given `skip`, the characters it marks (see repeated_lines)."""
     if not needle or not needle.strip():
         return None
     found = text.find(needle)
     if found >= 0:
         return found, found + len(needle)
-    hay, where = _squeeze(text, ignored)
+    hay, where = _squeeze(text, ignored, skip)
     pin, _ = _squeeze(needle, ignored)
     if not pin:
         return None
@@ -257,17 +270,22 @@ def resolve(draft: DraftQuestion, text: str) -> tuple[int | None, int | None, li
     if not draft.answerable:
         return None, None, [], []
     span = locate(text, draft.evidence or "")
+    if span is None:  # maybe across a page break, with the footer and next header in between
+        span = locate(text, draft.evidence or "", skip=repeated_lines(text))
     if span is None:
         return None, None, [], [f"{draft.where}: evidence not found in {draft.letter}: {draft.evidence[:70]!r}"]
     start, end = span
-    gold = text[start:end]
+    gold, skip = text[start:end], repeated_lines(text)[start:end]
     answers, problems = [], []
     for answer in draft.answers:
         inner = locate(gold, answer)
         if inner is None:
-            problems.append(f"{draft.where}: answer {answer!r} not inside the located evidence")
+            problems.append(f"{draft.where}: answer {answer!r} not found unbroken inside the located evidence"
+                            + (" (a page break splits it)" if locate(gold, answer, skip=skip) else ""))
         elif gold[inner[0]:inner[1]] not in answers:
             answers.append(gold[inner[0]:inner[1]])
+    if answers and len(answers) < len(draft.answers):
+        problems = []  # the other answers stand; only report a question that loses every answer
     return start, end, answers, problems
 
 

@@ -105,13 +105,15 @@ def containment(prediction: str | None, answers: Sequence[str]) -> float:
 
 
 def tight_correct(prediction: str | None, answers: Sequence[str]) -> float:
-    """A gold answer is contained and the answer is at most max(2 x gold words + 4, 12) words long."""
+    """A gold answer is contained and the answer is at most max(2 x gold words + 4, 12) words long
+    (words as written: white-space separated, like the contract's 60-word cap)."""
     pred = normalise(prediction)
     if not pred:
         return 0.0
-    padded, length = f" {pred} ", len(pred.split())
-    for gold in (normalise(a) for a in answers):
-        if gold and f" {gold} " in padded and length <= max(2 * len(gold.split()) + 4, 12):
+    padded, length = f" {pred} ", len(prediction.split())
+    for answer in answers:
+        gold = normalise(answer)
+        if gold and f" {gold} " in padded and length <= max(2 * len(answer.split()) + 4, 12):
             return 1.0
     return 0.0
 
