@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -26,8 +26,9 @@ import numpy as np
 
 from eval.metrics import tight_correct
 from eval.questions import Question
-from retrieval.answer_model import (CONFIDENCE_FEATURES, AnswerModel, Linear, QuestionModel, question_terms)
-from retrieval.candidates import FEATURES, KINDS
+from retrieval.answer_model import (CONFIDENCE_FEATURES, SENTENCE_COLUMNS, SPAN_COLUMNS, AnswerModel, Linear,
+                                    QuestionModel, question_terms)
+from retrieval.candidates import FEATURES, KINDS, SENTENCE_FEATURES, SPAN_FEATURES, unit_of
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 FOLDS = 5
@@ -48,39 +49,41 @@ def _stderr(message: str) -> None:
 
 
 def answer_kind(assistant, q: Question) -> str | None:
-    """The kind of the shortest candidate in the gold sentence (or the letter's fields) that is a tight
-    correct answer; None when no candidate is."""
+    """The kind of span that answers a gold question: a field of the letter when one is a tight correct
+    answer, else the shortest tight correct candidate of the gold sentence; None when none is."""
     best = None
     for candidate in assistant.candidates_at(q.source, q.char_start, q.char_end):
         if tight_correct(candidate.text, q.answers):
-            size = len(candidate.text)
-            if best is None or size < best[0]:
-                best = (size, candidate.kind)
+            rank = (not candidate.kind.startswith("field:"), len(candidate.text))
+            if best is None or rank < best[0]:
+                best = (rank, candidate.kind)
     return best[1] if best else None
 
 
-def fit_question_model(questions: Sequence[str], kinds: Sequence[str], c: float) -> QuestionModel:
+def fit_question_model(questions: Sequence[Question], kinds: dict[str, str], c: float) -> QuestionModel:
+    """Categories from every question's words (answerable or not); kinds per category counted on the
+    answerable ones, with add-half smoothing so that no kind is ruled out."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = DictVectorizer()
-    X = vectorizer.fit_transform([{t: 1.0 for t in question_terms(q)} for q in questions])
-    model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(X, list(kinds))
-    weights = np.zeros((X.shape[1], len(KINDS)))
-    bias = np.full(len(KINDS), -8.0)  # a kind never seen in training: practically ruled out
-    classes = list(model.classes_)
-    coef = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
-    intercept = model.intercept_ if len(classes) > 2 else np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
-    for j, kind in enumerate(classes):
-        k = KINDS.index(kind)
-        weights[:, k] = coef[j]
-        bias[k] = intercept[j]
-    return QuestionModel(dict(vectorizer.vocabulary_), weights, bias, KINDS)
+    X = vectorizer.fit_transform([{t: 1.0 for t in question_terms(q.question)} for q in questions])
+    model = LogisticRegression(C=c, max_iter=3000)
+    model.fit(X, [q.category for q in questions])
+    categories = tuple(model.classes_)
+    counts = np.full((len(categories), len(KINDS)), 0.5 / len(KINDS))
+    for q in questions:
+        if kinds.get(q.id):
+            counts[categories.index(q.category), KINDS.index(kinds[q.id])] += 1
+    table = counts / counts.sum(axis=1, keepdims=True)
+    coef, intercept = (model.coef_, model.intercept_) if len(categories) > 2 else \
+        (np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2]), np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2]))
+    return QuestionModel(dict(vectorizer.vocabulary_), coef.T.copy(), intercept.copy(), categories, table, KINDS)
 
 
-def log_loss(model: QuestionModel, questions: Sequence[str], kinds: Sequence[str]) -> float:
-    return float(np.mean([-np.log(max(1e-9, model.prior(q).get(k, 0.0))) for q, k in zip(questions, kinds)]))
+def log_loss(model: QuestionModel, questions: Sequence[Question], kinds: dict[str, str]) -> float:
+    return float(np.mean([-np.log(max(1e-9, model.prior(q.question).get(kinds[q.id], 0.0)))
+                          for q in questions if kinds.get(q.id)]))
 
 
 def fit_linear(X: np.ndarray, y: np.ndarray, c: float, balanced: bool = False) -> Linear:
@@ -109,15 +112,35 @@ def c_source(assistant, candidate) -> str:
     return assistant.documents[candidate.sentence.doc_ordinal].source
 
 
-def top1(ranker: Linear, seen: Sequence[Seen]) -> float:
-    hits = [bool(s.labels[int(np.argmax(ranker.logits(s.rows)))]) for s in seen if s.question.answerable and len(s.rows)]
+def stage_rows(seen: Sequence[Seen]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First stage: one row per unit (sentence or letter field), positive when it holds a right span.
+    Second stage: the candidates of the positive units, positive when right."""
+    unit_x, unit_y, span_x, span_y = [], [], [], []
+    for s in seen:
+        if not s.question.answerable or not s.labels.any():
+            continue
+        units: dict = {}
+        for i, c in enumerate(s.candidates):
+            units.setdefault(unit_of(c), []).append(i)
+        for members in units.values():
+            positive = bool(s.labels[members].any())
+            unit_x.append(s.rows[members[0], SENTENCE_COLUMNS])
+            unit_y.append(positive)
+            if positive:
+                span_x.append(s.rows[members][:, SPAN_COLUMNS])
+                span_y.append(s.labels[members])
+    return np.vstack(unit_x), np.array(unit_y), np.vstack(span_x), np.concatenate(span_y)
+
+
+def top1(model: AnswerModel, seen: Sequence[Seen]) -> float:
+    hits = [bool(s.labels[int(np.argmax(model.rank(s.rows)))]) for s in seen if s.question.answerable and len(s.rows)]
     return float(np.mean(hits)) if hits else 0.0
 
 
-def signals_of(ranker: Linear, s: Seen) -> tuple[dict[str, float], bool]:
+def signals_of(model: AnswerModel, s: Seen) -> tuple[dict[str, float], bool]:
     from retrieval.assistant import Considered, confidence_signals
 
-    scores = ranker.logits(s.rows)
+    scores = model.rank(s.rows)
     order = np.argsort(-scores, kind="stable")
     considered = Considered(None, [], (), s.candidates, s.rows.tolist(), s.passage_overlap, s.unknown)
     return confidence_signals(considered, scores, order), bool(s.labels[int(order[0])])
@@ -143,46 +166,45 @@ def fit(assistant, questions: Sequence[Question], letters_by_split: dict[str, in
         raise ValueError("fitting needs questions in both the train and the dev split")
 
     # 1. the question model
-    labelled = [(q, answer_kind(assistant, q)) for q in train if q.answerable]
-    labelled = [(q, k) for q, k in labelled if k]
-    dev_labelled = [(q, answer_kind(assistant, q)) for q in dev if q.answerable]
-    dev_labelled = [(q, k) for q, k in dev_labelled if k]
-    _stderr(f"fit: answer kinds found for {len(labelled)} train and {len(dev_labelled)} dev questions")
-    texts, kinds = [q.question for q, _ in labelled], [k for _, k in labelled]
-    losses = {c: log_loss(fit_question_model(texts, kinds, c), [q.question for q, _ in dev_labelled],
-                          [k for _, k in dev_labelled]) for c in C_GRID}
+    kinds = {q.id: answer_kind(assistant, q) for q in [*train, *dev] if q.answerable}
+    found = sum(1 for q in train if kinds.get(q.id))
+    _stderr(f"fit: answer kinds found for {found} train and {sum(1 for q in dev if kinds.get(q.id))} dev questions")
+    train_kinds = {q.id: kinds.get(q.id) for q in train}
+    losses = {c: log_loss(fit_question_model(train, train_kinds, c), dev, kinds) for c in C_GRID}
     q_c = min(losses, key=losses.get)
-    question_model = fit_question_model(texts, kinds, q_c)
+    question_model = fit_question_model(train, train_kinds, q_c)
     # cross-validated priors for train questions, the final model's for dev
     rng = np.random.default_rng(0)
     fold_of = {q.id: int(f) for q, f in zip(train, rng.integers(0, FOLDS, len(train)))}
     priors: dict[str, dict] = {}
     for fold in range(FOLDS):
-        rest = [(q, k) for q, k in labelled if fold_of[q.id] != fold]
-        model = fit_question_model([q.question for q, _ in rest], [k for _, k in rest], q_c)
+        model = fit_question_model([q for q in train if fold_of[q.id] != fold], train_kinds, q_c)
         for q in train:
             if fold_of[q.id] == fold:
                 priors[q.id] = model.prior(q.question)
     for q in dev:
         priors[q.id] = question_model.prior(q.question)
 
-    # 2. the ranker
+    # 2. the two ranking stages
     _stderr(f"fit: considering candidates for {len(train)} train and {len(dev)} dev questions")
     seen_train = consider_all(assistant, train, priors)
     seen_dev = consider_all(assistant, dev, priors)
-    rows = [s for s in seen_train if s.question.answerable and len(s.rows) and s.labels.any()]
-    X = np.vstack([s.rows for s in rows])
-    y = np.concatenate([s.labels for s in rows])
-    scores = {c: top1(fit_linear(X, y, c), seen_dev) for c in C_GRID}
+    unit_x, unit_y, span_x, span_y = stage_rows(seen_train)
+    blank = _blank_model()
+    scores = {}
+    for c in C_GRID:
+        trial = replace(blank, sentence_ranker=fit_linear(unit_x, unit_y, c), span_ranker=fit_linear(span_x, span_y, c))
+        scores[c] = top1(trial, seen_dev)
     r_c = max(scores, key=lambda c: (scores[c], -c))
-    ranker = fit_linear(X, y, r_c)
+    ranked = replace(blank, question_model=question_model, sentence_ranker=fit_linear(unit_x, unit_y, r_c),
+                     span_ranker=fit_linear(span_x, span_y, r_c))
 
     # 3. the confidence, fitted on train, threshold on dev
-    train_signals = [signals_of(ranker, s) for s in seen_train if len(s.rows)]
+    train_signals = [signals_of(ranked, s) for s in seen_train if len(s.rows)]
     Xc = np.array([[sig[n] for n in CONFIDENCE_FEATURES] for sig, _ in train_signals])
     yc = np.array([ok for _, ok in train_signals])
     confidence = fit_linear(Xc, yc, 1.0)
-    dev_signals = [signals_of(ranker, s) for s in seen_dev if len(s.rows)]
+    dev_signals = [signals_of(ranked, s) for s in seen_dev if len(s.rows)]
     dev_conf = [float(1 / (1 + np.exp(-confidence.logits(np.array([[sig[n] for n in CONFIDENCE_FEATURES]]))[0])))
                 for sig, _ in dev_signals]
     threshold, decision_accuracy = choose_threshold(dev_conf, [ok for _, ok in dev_signals])
@@ -191,17 +213,17 @@ def fit(assistant, questions: Sequence[Question], letters_by_split: dict[str, in
         "fitted_on": "train letters", "chosen_on": "dev letters",
         "date": dt.date.today().isoformat(),
         "letters": letters_by_split,
-        "questions": {"train": len(train), "dev": len(dev), "train_with_kind": len(labelled)},
-        "question_model": {"C": q_c, "dev_log_loss": round(losses[q_c], 4),
-                           "dev_kind_accuracy": round(float(np.mean([max(question_model.prior(q.question).items(),
-                                                                         key=lambda kv: kv[1])[0] == k
-                                                                     for q, k in dev_labelled])), 4)},
-        "ranker": {"C": r_c, "train_rows": int(len(y)), "train_positive": int(y.sum()),
+        "questions": {"train": len(train), "dev": len(dev), "train_with_kind": found},
+        "question_model": {"C": q_c, "dev_kind_log_loss": round(losses[q_c], 4),
+                           "dev_category_accuracy": round(float(np.mean(
+                               [question_model.categories[int(np.argmax(question_model.category_probabilities(q.question)))]
+                                == q.category for q in dev])), 4)},
+        "ranker": {"C": r_c, "units": int(len(unit_y)), "spans": int(len(span_y)),
                    "dev_top1_tight_correct": round(scores[r_c], 4), "grid": {str(c): round(v, 4) for c, v in scores.items()}},
         "confidence": {"train_questions": int(len(yc)), "train_correct": int(yc.sum()),
                        "dev_decision_accuracy": round(decision_accuracy, 4)},
     }
-    return AnswerModel(KINDS, question_model, ranker, confidence, threshold, report), report
+    return replace(ranked, confidence_model=confidence, threshold=threshold, provenance=report), report
 
 
 def fit_command(questions_file=None, index_dir=None, write: bool = False, rebuild: bool = False) -> int:
@@ -234,8 +256,9 @@ def fit_command(questions_file=None, index_dir=None, write: bool = False, rebuil
 
 def _blank_model() -> AnswerModel:
     """A model with no weights, for collecting features before any model exists."""
-    zeros = Linear(np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0)
-    confidence = Linear(np.zeros(len(CONFIDENCE_FEATURES)), np.ones(len(CONFIDENCE_FEATURES)),
-                        np.zeros(len(CONFIDENCE_FEATURES)), 0.0)
-    return AnswerModel(KINDS, QuestionModel({}, np.zeros((0, len(KINDS))), np.zeros(len(KINDS)), KINDS), zeros,
-                       confidence, 0.5, {})
+    def zeros(n: int) -> Linear:
+        return Linear(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+    empty = QuestionModel({}, np.zeros((0, 0)), np.zeros(0), (), np.zeros((0, len(KINDS))), KINDS)
+    return AnswerModel(KINDS, empty, zeros(len(SENTENCE_FEATURES)), zeros(len(SPAN_FEATURES)),
+                       zeros(len(CONFIDENCE_FEATURES)), 0.5, {})

@@ -98,7 +98,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
     hashes = _file_hashes(found.files, {**prev_files, **prev_skipped})
 
     current = {f.source: f for f in found.files}
-    if compatible and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
+    if compatible and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report.documents = manifest["counts"]["documents"]
         report.chunks = manifest["counts"]["chunks"]

@@ -89,7 +89,10 @@ def map_model_spans(text: str, plain: str, offsets: list[int], spans: list[tuple
             end -= 2
         if end <= start or label not in LABELS or "\n\n" in plain[start:end]:
             continue
-        out.append(Entity(offsets[start], offsets[end - 1] + 1, LABELS[label], label))
+        kind = LABELS[label]
+        if label in ("MONEY", "CARDINAL") and start > 0 and plain[start - 1] in "£$€":
+            start, kind = start - 1, "money"  # the model leaves the currency sign out of the span
+        out.append(Entity(offsets[start], offsets[end - 1] + 1, kind, label))
     return out
 
 

@@ -50,7 +50,9 @@ _LABELLED = re.compile(r"^[\s|*#>]*(?P<label>[A-Za-z][A-Za-z .]{0,40}?)[\s*]*(?:
 _CLOSE = re.compile(r"^[\s*_>]*(?:yours\s+(?:sincerely|faithfully|truly|ever|respectfully)|(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?)\s+"
                     r"(?:regards|wishes)|regards|sincerely|many\s+thanks|with\s+thanks)\b[\s,.!*_]*$", re.I)
 _SALUTATION = re.compile(r"^[\s*_>]*dear\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
-_PP = re.compile(r"^\s*(?:pp\.?|p\.p\.?|per\s+pro\.?|for\s+and\s+on\s+behalf\s+of|on\s+behalf\s+of|signed\s+on\s+behalf\s+of)\s*[:,]?\s*", re.I)
+_PP = re.compile(r"^\s*(?:pp\.?|p\.p\.?|per\s+pro\.?)\s*[:,]?\s*", re.I)
+_ON_BEHALF = re.compile(r"^\s*(?:(?:signed\s+)?(?:for\s+and\s+)?on\s+behalf\s+of|for)\s+(?:the\s+)?", re.I)
+_FOOTER_LINE = re.compile(r"\bpage\s+\d+\b|\s\|\s|^[-=_*]{5,}", re.I)
 _HONORIFIC = re.compile(r"^(?:(?:the\s+)?rt\.?\s+hon\.?|the\s+hon\.?|mr|mrs|ms|miss|mx|dr|prof(?:essor)?|sir|dame|lord|lady|"
                         r"baroness|baron|cllr|councillor|rev(?:erend)?|his\s+honour|her\s+honour|judge)\.?\s+", re.I)
 _NOT_A_NAME_LINE = re.compile(r"[@:;/\d]|https?|www\.")
@@ -307,10 +309,18 @@ def _recipient(text: str, lines: list[_Line], head: list[_Line], salutation_inde
             address_first = line
         salutation = _SALUTATION.match(lines[salutation_index].text)
         who = salutation.group("who").strip(" *_,")
+        surname = who.split()[-1] if len(who.split()) > 1 else None
+        if surname and len(surname) > 1:
+            # "Dear Mr Asante" and, above it, "Mr Kwame Asante": the fuller form from the address
+            for line in lines[max(0, salutation_index - 15):salutation_index]:
+                if re.search(rf"\b{re.escape(surname)}\b", line.text) and len(line.text.split()) <= 6 \
+                        and not re.search(r"\d|\|", line.text) and line.text.split()[0][:1].isupper() \
+                        and len(_name_part(text, line).of(text).split()) > len(who.split()):
+                    return _name_part(text, line)
         if who and not _GENERIC_ADDRESSEE.match(who) and len(who.split()) <= 8:
             start = lines[salutation_index].start + salutation.start("who")
             return _trim(text, start, start + len(salutation.group("who")))
-    if address_first is not None and len(address_first.text.split()) <= 12:
+    if address_first is not None and len(address_first.text.split()) <= 12 and "|" not in address_first.text:
         return _name_part(text, address_first)
     return None
 
@@ -337,12 +347,14 @@ def _subject(text: str, lines: list[_Line], salutation_index: int | None, labell
 
 def _signature(text: str, lines: list[_Line], close_index: int, entities: list[Entity],
                is_boiler: set[int]) -> tuple[Part | None, Part | None, Part | None, Part | None]:
-    """Name, role and organisation from the block under the complimentary close."""
+    """Name, role and organisation from the block under the complimentary close. Letters set it out
+    the same way whoever sends them: the signer's name, then their role, then their organisation."""
     block: list[_Line] = []
     for i in range(close_index + 1, min(len(lines), close_index + 10)):
         line = lines[i]
         footer = i in is_boiler and (re.search(r"\d|@|www\.", line.text) or len(line.text.split()) > 10)
-        if footer or _label_of(line) and _label_of(line)[0] in ("cc", "enclosures"):
+        label = _label_of(line)
+        if footer or _FOOTER_LINE.search(line.text) or label and label[0] in ("cc", "enclosures"):
             break
         if re.match(r"^[\[(]?(?:signed|signature)\b", line.text, re.I) and len(line.text) < 40:
             continue
@@ -358,45 +370,56 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
         if bare_pp is not None and bare_pp + 1 < len(block):
             name_at = bare_pp + 1
     if name_at is None:
-        name_at = next((i for i, line in enumerate(block[:4]) if _looks_like_name(line, entities)), None)
+        name_at = next((i for i, line in enumerate(block[:3]) if _looks_like_name(line, entities)), None)
+    if name_at is None and _plain_name(block[0], entities):
+        name_at = 0
     if name_at is None:
         # no person: a team or office signs ("Revenues and Benefits Service")
         first = block[0]
-        organisation = _trim(text, first.start, first.end) if _looks_like_organisation(first, entities) else None
+        organisation = _trim(text, first.start, first.end) if _title_case(first.text) else None
         return signature, None, None, organisation
     name_line = block[name_at]
     sender = _name_part(text, name_line)
     role = organisation = None
     rest: list[_Line] = []
-    after_comma = name_line.text.find(",")
-    if sender and sender.end < name_line.end and after_comma > 0:
-        rest.append(_Line(sender.end + 1, name_line.end, text[sender.end + 1:name_line.end].strip()))
+    if sender and sender.end < name_line.end and name_line.text.find(",") > 0:
+        tail = text[sender.end + 1:name_line.end]
+        rest.append(_Line(name_line.end - len(tail.lstrip()), name_line.end, tail.strip()))
     rest += [line for line in block[name_at + 1:] if not _PP.match(line.text)]
     for line in rest[:3]:
-        part = _trim(text, line.start, line.end)
-        if part is None or _NOT_A_NAME_LINE.search(line.text) and not re.search(r"[A-Za-z]{4}", line.text):
-            continue
-        if re.search(r"@|www\.|https?:|\b(?:tel|telephone|phone|mobile|e-?mail)\b", line.text, re.I):
+        if re.search(r"@|www\.|https?:|\b(?:tel|telephone|phone|mobile|e-?mail)\b|\d{4,}", line.text, re.I):
             break
-        if _looks_like_organisation(line, entities):
-            if organisation is None:
-                organisation = part
+        behalf = _ON_BEHALF.match(line.text)
+        if behalf and len(line.text) > behalf.end() + 3:
+            organisation = organisation or _trim(text, line.start + behalf.end(), line.end)
             continue
-        if role is None and not _looks_like_name(line, entities):
+        part = _trim(text, line.start, line.end)
+        if part is None:
+            continue
+        if role is None and not (_looks_like_organisation(line, entities) and organisation is None and rest.index(line) > 0):
             comma = line.text.rfind(",")
-            # "Head of Repairs, Northshire Homes": the role, then the organisation
             if comma > 0:
-                tail = _Line(line.start + comma + 1, line.end, line.text[comma + 1:].strip())
-                tail = _Line(tail.start + (len(line.text[comma + 1:]) - len(tail.text)), tail.end, tail.text)
-                named_elsewhere = len(tail.text) > 3 and text.count(tail.text) >= 2
-                if (_looks_like_organisation(tail, entities) or named_elsewhere) and not re.search(r"\band\b|&", tail.text):
+                # "Head of Repairs, Northshire Homes": the role, then the organisation
+                tail_text = line.text[comma + 1:].strip()
+                tail = _Line(line.end - len(tail_text), line.end, tail_text)
+                named_elsewhere = len(tail_text) > 3 and text.count(tail_text) >= 2
+                if (_looks_like_organisation(tail, entities) or named_elsewhere) and not re.search(r"\band\b|&", tail_text):
                     role = _trim(text, line.start, line.start + comma)
                     organisation = organisation or _trim(text, tail.start, tail.end)
                     continue
             role = part
-        elif organisation is None and role is not None:
-            break
+        elif organisation is None:
+            organisation = part
     return signature, sender, role, organisation
+
+
+def _plain_name(line: _Line, entities: list[Entity]) -> bool:
+    """A line that reads as a person's name: two to six capitalised words (post-nominals allowed), no
+    digits, not an organisation the model recognises."""
+    words = _HONORIFIC.sub("", line.text.strip("*_ ")).split()
+    return 2 <= len(words) <= 6 and not re.search(r"[\d@:/|]", line.text) and \
+        all(w[0].isupper() for w in words) and not _looks_like_organisation(line, entities) and \
+        not re.search(r"\b(?:of|and|for|the)\b", line.text, re.I)
 
 
 def _from_header(text: str, part: Part, entities: list[Entity]) -> tuple[Part | None, Part | None, Part | None]:
@@ -431,23 +454,31 @@ def _letterhead_organisation(text: str, lines: list[_Line], head: list[_Line], e
         if re.match(r"^[\s*]*(?:the\s+)?office\s+of\s+the\b", line.text, re.I):
             end = line
             for follow in head[i + 1:i + 4]:
-                if text[end.end:follow.start].count("\n") >= 2 or date_matches(follow.text) or _label_of(follow):
+                if text[end.end:follow.start].count("\n") >= 2 or date_matches(follow.text) or _label_of(follow) \
+                        or _looks_like_name(follow, entities) or re.search(r"\d", follow.text) or len(follow.text.split()) > 5:
                     break
                 end = follow
             return _trim(text, line.start, end.end)
     for line in head[:6]:
-        if _looks_like_organisation(line, entities) and not date_matches(line.text) and not _label_of(line):
-            return _trim(text, line.start, line.end)
+        if _looks_like_organisation(line, entities) and not date_matches(line.text) and not _label_of(line) \
+                and not re.search(r"\d|:", line.text):
+            return _first_segment(text, line)
     first = head[0] if head else None
     if first is not None and _title_case(first.text) and not _looks_like_name(first, entities) \
             and not date_matches(first.text) and not _label_of(first) and not _SALUTATION.match(first.text):
-        return _trim(text, first.start, first.end)  # letterheads open with the sender's name
+        return _first_segment(text, first)  # letterheads open with the sender's name
     for i, line in enumerate(lines):
         if i in is_boiler:
             org = next((e for e in entities if line.start <= e.start and e.end <= line.end and e.kind == "organisation"), None)
             if org is not None:
                 return Part(org.start, org.end)
     return None
+
+
+def _first_segment(text: str, line: _Line) -> Part | None:
+    """A letterhead line up to its first " | " separator ("Tewkesbury Borough Council | Development Management")."""
+    cut = line.text.find(" | ")
+    return _trim(text, line.start, line.start + cut if cut > 0 else line.end)
 
 
 def _title_case(line: str) -> bool:

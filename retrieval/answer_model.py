@@ -6,8 +6,9 @@ regularisation and the abstention threshold are chosen on the dev letters, and t
 provenance (data, date, metrics). It is plain JSON; nothing is unpickled.
 
 JSON: {"version": 1, "kinds": [...], "features": [...],
-       "question_model": {"vocabulary": {"w:when": 0, ...}, "weights": [[...]], "bias": [...]},
-       "ranker": {"mean": [...], "scale": [...], "weights": [...], "bias": b},
+       "question_model": {"vocabulary": {"w:when": 0, ...}, "categories": [...], "weights": [[...]],
+                          "bias": [...], "kind_given_category": [[...]]},
+       "sentence_ranker": {"mean": [...], "scale": [...], "weights": [...], "bias": b}, "span_ranker": {...},
        "confidence": {"features": [...], "mean": [...], "scale": [...], "weights": [...], "bias": b},
        "threshold": t, "provenance": {...}}
 """
@@ -21,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .candidates import FEATURES, KINDS
+from .candidates import FEATURES, KINDS, SENTENCE_FEATURES, SPAN_FEATURES
+
+SENTENCE_COLUMNS = [FEATURES.index(name) for name in SENTENCE_FEATURES]
+SPAN_COLUMNS = [FEATURES.index(name) for name in SPAN_FEATURES]
 
 MODEL_FILE = Path(__file__).resolve().parent / "answer_model.json"
 CONFIDENCE_FEATURES = ("top_score", "margin", "sentence_similarity", "lexical", "passage_overlap", "unknown",
@@ -64,37 +68,50 @@ class Linear:
 
 @dataclass(frozen=True)
 class QuestionModel:
-    """Multinomial logistic regression from question terms to the kind of span that answers."""
+    """What a question asks for. A multinomial logistic regression reads the question's terms and gives
+    the probability of each answer category (date, amount, person, letter field, ...); a table counted
+    on the train questions turns categories into the kinds of span that answered them."""
 
     vocabulary: dict[str, int]
-    weights: np.ndarray  # (n_terms, n_kinds)
-    bias: np.ndarray  # (n_kinds,)
+    weights: np.ndarray  # (n_terms, n_categories)
+    bias: np.ndarray  # (n_categories,)
+    categories: tuple[str, ...]
+    kind_given_category: np.ndarray  # (n_categories, n_kinds), rows sum to 1
     kinds: tuple[str, ...]
 
-    def prior(self, question: str) -> dict[str, float]:
+    def category_probabilities(self, question: str) -> np.ndarray:
         z = self.bias.copy()
         for term in set(question_terms(question)):
             row = self.vocabulary.get(term)
             if row is not None:
                 z = z + self.weights[row]
         z = np.exp(z - z.max())
-        p = z / z.sum()
+        return z / z.sum()
+
+    def prior(self, question: str) -> dict[str, float]:
+        if not self.categories:
+            return {}
+        p = self.category_probabilities(question) @ self.kind_given_category
         return dict(zip(self.kinds, (float(v) for v in p)))
 
     @classmethod
     def from_json(cls, obj: dict, kinds: tuple[str, ...]) -> "QuestionModel":
-        return cls(dict(obj["vocabulary"]), np.asarray(obj["weights"], float), np.asarray(obj["bias"], float), kinds)
+        return cls(dict(obj["vocabulary"]), np.asarray(obj["weights"], float).reshape(len(obj["vocabulary"]), -1),
+                   np.asarray(obj["bias"], float), tuple(obj["categories"]),
+                   np.asarray(obj["kind_given_category"], float), kinds)
 
     def to_json(self) -> dict:
-        return {"vocabulary": self.vocabulary, "weights": [_round(r) for r in self.weights],
-                "bias": _round(self.bias)}
+        return {"vocabulary": self.vocabulary, "categories": list(self.categories),
+                "weights": [_round(r) for r in self.weights], "bias": _round(self.bias),
+                "kind_given_category": [_round(r) for r in self.kind_given_category]}
 
 
 @dataclass(frozen=True)
 class AnswerModel:
     kinds: tuple[str, ...]
     question_model: QuestionModel
-    ranker: Linear
+    sentence_ranker: Linear
+    span_ranker: Linear
     confidence_model: Linear
     threshold: float
     provenance: dict
@@ -103,7 +120,12 @@ class AnswerModel:
         return self.question_model.prior(question)
 
     def rank(self, rows: list[list[float]]) -> np.ndarray:
-        return self.ranker.logits(np.asarray(rows, float)) if rows else np.zeros(0)
+        """log P(the unit holds the answer) + log P(this span is the answer | its unit does)."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        matrix = np.asarray(rows, float)
+        return (log_sigmoid(self.sentence_ranker.logits(matrix[:, SENTENCE_COLUMNS]))
+                + log_sigmoid(self.span_ranker.logits(matrix[:, SPAN_COLUMNS])))
 
     def confidence(self, signals: dict[str, float]) -> float:
         row = np.asarray([[signals[name] for name in CONFIDENCE_FEATURES]], float)
@@ -120,15 +142,21 @@ class AnswerModel:
                 or tuple(obj.get("confidence_features", ())) != CONFIDENCE_FEATURES:
             raise RuntimeError(f"the answer model {path} was fitted for other features; re-fit it with: python -m eval fit")
         kinds = tuple(obj["kinds"])
-        return cls(kinds, QuestionModel.from_json(obj["question_model"], kinds), Linear.from_json(obj["ranker"]),
+        return cls(kinds, QuestionModel.from_json(obj["question_model"], kinds),
+                   Linear.from_json(obj["sentence_ranker"]), Linear.from_json(obj["span_ranker"]),
                    Linear.from_json(obj["confidence"]), float(obj["threshold"]), dict(obj.get("provenance", {})))
 
     def to_json(self) -> dict:
         return {"version": 1, "kinds": list(self.kinds), "features": list(FEATURES),
                 "confidence_features": list(CONFIDENCE_FEATURES),
-                "question_model": self.question_model.to_json(), "ranker": self.ranker.to_json(),
+                "question_model": self.question_model.to_json(),
+                "sentence_ranker": self.sentence_ranker.to_json(), "span_ranker": self.span_ranker.to_json(),
                 "confidence": self.confidence_model.to_json(), "threshold": round(float(self.threshold), 4),
                 "provenance": self.provenance}
+
+
+def log_sigmoid(z: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -z)
 
 
 def _round(values) -> list[float]:

@@ -81,6 +81,7 @@ class Assistant:
         self._definitions: dict[int, dict[str, tuple[int, int]]] = {}  # acronyms each letter defines
         self._entities: dict[int, list[Entity]] = {}
         self._structures: dict[int, LetterStructure] = {}
+        self._document_frequency: tuple[dict[str, int], int] | None = None
         self._encode_lock = threading.Lock()
 
     @classmethod
@@ -189,7 +190,8 @@ class Assistant:
         q_tokens = tuple(t for t in tokens(question) if t not in ignore) or tuple(tokens(question))
         if kind_prior is None:
             kind_prior = self.model.kind_prior(question) if settings.use_answer_types and self.model else {}
-        view = QuestionView(question, q_tokens, kind_prior, named, _other_subject(question, ignore))
+        idf = {t: self._idf(t) for t in set(q_tokens)}
+        view = QuestionView(question, q_tokens, kind_prior, named, _other_subject(question, ignore), idf)
         sentences = self._sentences(hits[:CANDIDATE_PASSAGES], vector)
         candidates = [c for s in sentences for c in sentence_candidates(s)]
         candidates += self._acronym_candidates(question, sentences, vector)
@@ -229,6 +231,17 @@ class Assistant:
                           reason="the letters do not clearly answer this; the closest passages are shown",
                           signals=signals)
         return Answer(question, best.text, False, score, tuple(citations), passages, best.kind, signals=signals)
+
+    def _idf(self, token: str) -> float:
+        """log(N / df) of a token over the index's passages (an unseen token counts as once-seen)."""
+        if self._document_frequency is None:
+            bm25 = self.reader.bm25
+            indptr = np.asarray(bm25.scores["indptr"])
+            counts = np.diff(indptr)
+            self._document_frequency = ({t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < len(counts)},
+                                        max(1, int(bm25.scores["num_docs"])))
+        df, n = self._document_frequency
+        return float(np.log((n + 1) / (df.get(token, 0) + 1)))
 
     def _doc_entities(self, ordinal: int) -> list[Entity]:
         found = self._entities.get(ordinal)

@@ -26,8 +26,14 @@ FEATURES = (
     "kind_prior", "sentence_similarity", "similarity_rank", "passage_rank", "passage_score", "lexical",
     "lexical_previous", "novelty", "span_words", "proximity", "boilerplate", "letter_named",
     "is_entity", "is_clause", "is_sentence", "is_field", "is_acronym", "field_other_subject",
-    "contains_question_words", "first_in_sentence",
+    "contains_question_words", "first_in_sentence", "sentence_kind_max", "field_prior", "lexical_idf",
 )
+# Two stages share the row: which sentence (or letter field) holds the answer, then which span of it.
+SENTENCE_FEATURES = ("sentence_similarity", "similarity_rank", "passage_rank", "passage_score", "lexical", "lexical_idf",
+                     "lexical_previous", "boilerplate", "letter_named", "sentence_kind_max", "is_field",
+                     "field_prior", "field_other_subject")
+SPAN_FEATURES = ("kind_prior", "novelty", "span_words", "proximity", "is_entity", "is_clause", "is_sentence",
+                 "is_field", "is_acronym", "contains_question_words", "first_in_sentence")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class Sentence:
     previous: str = ""
     expansion: str = ""  # long forms of the acronyms it uses
     entities: tuple[Entity, ...] = ()  # offsets relative to the sentence
+
+
+def unit_of(candidate: "Candidate") -> tuple[int, str]:
+    """The first-stage unit a candidate belongs to: its sentence, or for a letter field the field itself."""
+    return candidate.sentence.key, candidate.kind if candidate.kind.startswith("field:") else ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,16 @@ class QuestionView:
     kind_prior: dict[str, float]
     named_letters: dict[int, float]  # letters the question names, with their weight
     other_subject: float  # share of the question's proper names that are not the letter's own
+    idf: dict[str, float]  # rarity of each question token in the corpus (log N/df)
+
+
+def weighted_overlap(idf: dict[str, float], text: str) -> float:
+    """Share of the question's token rarity (idf) that `text` covers: rare shared words count most."""
+    total = sum(idf.values())
+    if not total:
+        return 0.0
+    present = set(tokens(text))
+    return sum(w for t, w in idf.items() if t in present) / total
 
 
 def overlap(question_tokens: Sequence[str], text: str) -> float:
@@ -91,7 +112,7 @@ def overlap(question_tokens: Sequence[str], text: str) -> float:
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
-    cuts = [0] + [m.end() for m in re.finditer(r"[,;:–—]\s+|\s+-\s+|\(\s*|\s*\)\s*", text)] + [len(text)]
+    cuts = [0] + [m.end() for m in re.finditer(r"[,;:–—]\s+|\s+-\s+|\(\s*|\s*\)\s*|\s*[|\t\n]\s*|\s{3,}", text)] + [len(text)]
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
 
 
@@ -145,15 +166,20 @@ def features(question: QuestionView, candidates: Sequence[Candidate]) -> list[li
     for rank, key in enumerate(sorted({c.sentence.key: c.sentence.similarity for c in candidates}.items(),
                                       key=lambda item: -item[1]), start=1):
         ranks[key[0]] = rank
-    cache: dict[int, tuple[float, float, list[int]]] = {}
+    cache: dict[int, tuple[float, float, list[int], float]] = {}
+    kind_max: dict[int, float] = {}
+    for c in candidates:
+        if not c.kind.startswith("field:"):
+            kind_max[c.sentence.key] = max(kind_max.get(c.sentence.key, 0.0), question.kind_prior.get(c.kind, 0.0))
+    field_prior = sum(p for kind, p in question.kind_prior.items() if kind.startswith("field:"))
     rows = []
     for c in candidates:
         s = c.sentence
         if s.key not in cache:
             cache[s.key] = (overlap(question.tokens, f"{s.text} {s.expansion}"),
                             overlap(question.tokens, s.previous) if s.previous else 0.0,
-                            _anchors(s.text, asked))
-        lexical, lexical_previous, anchors = cache[s.key]
+                            _anchors(s.text, asked), weighted_overlap(question.idf, f"{s.text} {s.expansion}"))
+        lexical, lexical_previous, anchors, lexical_idf = cache[s.key]
         span_tokens = tokens(c.text)
         novelty = sum(1 for t in span_tokens if t not in asked) / max(1, len(span_tokens))
         n_words = len(c.text.split())
@@ -186,5 +212,8 @@ def features(question: QuestionView, candidates: Sequence[Candidate]) -> list[li
             question.other_subject if is_field else 0.0,
             float(bool(span_tokens) and novelty < 1.0),
             float(c.start == 0),
+            question.kind_prior.get(c.kind, 0.0) if is_field else kind_max.get(s.key, 0.0),
+            field_prior if is_field else 0.0,
+            lexical_idf,
         ])
     return rows
