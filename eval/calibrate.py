@@ -1,19 +1,19 @@
-"""Calibrating abstention: ``python -m eval calibrate [--questions FILE] [--write]``.
+"""Calibrating abstention: ``python -m eval calibrate [--write]`` for the full system, and the
+calibrations the benchmark fits for every other system (ScoreCalibration, SignalCalibration).
 
-1. Every question (dev and test) goes through the full system with the abstention threshold at 0,
+1. Every train and dev question goes through the full system with the abstention threshold at 0,
    so each one that reaches answer extraction comes back with an answer *and* its confidence
-   signals (``Answer.signals``).
-2. Label: **answerable and the answer is right** (containment of a gold answer). Confidence should
-   predict "showing this answer is right", not merely "the letters say something about it": an
-   answerable question answered wrongly is better abstained on, and it scores 0 on containment
-   either way, so abstaining on it costs nothing on the answer metrics.
+   signals (``Answer.signals``). The test split is never asked.
+2. Label: **answerable and the answer is tight-correct** (eval.metrics.tight_correct). Confidence
+   should predict "showing this answer is right": an answerable question answered wrongly is better
+   abstained on, and it scores 0 either way.
 3. The weights of ``retrieval.extraction.confidence`` (a logistic model over FEATURE_NAMES plus a
-   bias) are fitted on dev by L2-regularised logistic regression (Newton's method in numpy). The
+   bias) are fitted on train by L2-regularised logistic regression (Newton's method in numpy). The
    penalty ``l2/2 * ||w - DEFAULT_WEIGHTS||^2`` pulls towards the hand-set defaults rather than
-   towards 0: with ~70 dev questions and 7 parameters the defaults are the better prior.
-4. The threshold is chosen on dev to maximise the accuracy of the answer/abstain decision against
+   towards 0.
+4. The threshold is chosen on train to maximise the accuracy of the answer/abstain decision against
    the same label (answer iff right). Of equally good thresholds the middle one is taken.
-5. Before/after figures are reported on the held-out test split (and dev for reference).
+5. Before/after figures are reported on dev (and train for reference).
 
 Answers without signals do not depend on the weights: letter-field answers ("who signed…") are
 always given with confidence 0.9, and "no passage/sentence" abstentions always abstain. They are
@@ -29,10 +29,11 @@ from typing import Sequence
 
 import numpy as np
 
-from eval.metrics import containment
+from eval.metrics import tight_correct
 from eval.questions import Question
 
-FIT_LABEL = "answerable and correct (containment)"
+FIT_LABEL = "answerable and tight-correct"
+FIT_SPLIT, REPORT_SPLIT = "train", "dev"
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def collect(assistant, questions: Sequence[Question]) -> list[Example]:
     out = []
     for q in questions:
         answer = system.ask(q.question)
-        correct = bool(q.answerable and not answer.abstained and containment(answer.answer, q.answers))
+        correct = bool(q.answerable and not answer.abstained and tight_correct(answer.answer, q.answers))
         out.append(Example(q.id, q.split, q.answerable, correct, answer.signals, not answer.abstained,
                            float(answer.confidence)))
     return out
@@ -69,9 +70,12 @@ def features(signals: dict) -> list[float]:
 
 def confidence_of(example: Example, weights: dict | None) -> float:
     """The confidence the assistant would compute from these signals with these weights."""
+    return confidence_from(example.signals, weights)
+
+
+def confidence_from(s: dict, weights: dict | None) -> float:
     from retrieval.extraction import ConfidenceFeatures, confidence
 
-    s = example.signals
     f = ConfidenceFeatures(similarity=s["similarity"], sentence_overlap=s["sentence_overlap"],
                            passage_overlap=s["passage_overlap"], typed=bool(s["typed"]),
                            type_missing=bool(s["type_missing"]), unknown=s["unknown"])
@@ -84,18 +88,9 @@ def answers(example: Example, weights: dict | None, threshold: float) -> bool:
     return confidence_of(example, weights) >= threshold
 
 
-def fit_weights(examples: Sequence[Example], start: dict, l2: float = 1.0, iterations: int = 50) -> dict:
-    """L2-regularised logistic regression (towards `start`) by Newton's method."""
-    from retrieval.extraction import FEATURE_NAMES
-
-    rows = [e for e in examples if e.signals is not None]
-    names = ("bias", *FEATURE_NAMES)
-    w0 = np.array([float(start[n]) for n in names])
-    if not rows:
-        return dict(start)
-    X = np.array([[1.0, *features(e.signals)] for e in rows])
-    y = np.array([1.0 if e.label else 0.0 for e in rows])
-    w = w0.copy()
+def fit_logistic(X: np.ndarray, y: np.ndarray, w0: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
+    """L2-regularised logistic regression (penalty l2/2 * ||w - w0||^2) by Newton's method."""
+    w = w0.astype(float).copy()
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(X @ w)))
         grad = X.T @ (p - y) + l2 * (w - w0)
@@ -104,24 +99,43 @@ def fit_weights(examples: Sequence[Example], start: dict, l2: float = 1.0, itera
         w -= step
         if np.max(np.abs(step)) < 1e-8:
             break
+    return w
+
+
+def fit_weights(examples: Sequence[Example], start: dict, l2: float = 1.0, iterations: int = 50) -> dict:
+    """The confidence weights fitted to these examples, pulled towards `start`."""
+    from retrieval.extraction import FEATURE_NAMES
+
+    rows = [e for e in examples if e.signals is not None]
+    names = ("bias", *FEATURE_NAMES)
+    if not rows:
+        return dict(start)
+    X = np.array([[1.0, *features(e.signals)] for e in rows])
+    y = np.array([1.0 if e.label else 0.0 for e in rows])
+    w = fit_logistic(X, y, np.array([float(start[n]) for n in names]), l2, iterations)
     return {n: round(float(v), 4) for n, v in zip(names, w)}
 
 
-def choose_threshold(examples: Sequence[Example], weights: dict | None) -> tuple[float, float]:
-    """(threshold, dev decision accuracy): maximise accuracy of "answer iff label"; middle of the ties."""
-    scored = [(confidence_of(e, weights), e.label) for e in examples if e.signals is not None]
-    fixed_right = sum(1 for e in examples if e.signals is None and e.fixed_answer == e.label)
+def best_threshold(scored: Sequence[tuple[float, bool]], fixed_right: int = 0, n: int | None = None) -> tuple[float, float]:
+    """(threshold, accuracy) maximising the accuracy of "answer iff label" over (confidence, label)
+    pairs; `fixed_right` decisions that do not depend on the threshold are counted as right. Of
+    equally good thresholds the middle one is taken."""
+    n = n if n is not None else len(scored)
     if not scored:
-        return 0.5, fixed_right / max(1, len(examples))
+        return 0.5, fixed_right / max(1, n)
     values = sorted({c for c, _ in scored})
     candidates = [0.0] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [min(1.0, values[-1] + 1e-6)]
-    results = []
-    for t in candidates:
-        right = sum(1 for c, label in scored if (c >= t) == label) + fixed_right
-        results.append((right, t))
+    results = [(sum(1 for c, label in scored if (c >= t) == label) + fixed_right, t) for t in candidates]
     best = max(r for r, _ in results)
     ties = [t for r, t in results if r == best]
-    return round(ties[len(ties) // 2], 4), best / len(examples)
+    return round(ties[len(ties) // 2], 4), best / max(1, n)
+
+
+def choose_threshold(examples: Sequence[Example], weights: dict | None) -> tuple[float, float]:
+    """(threshold, decision accuracy) for these weights: maximise accuracy of "answer iff label"."""
+    scored = [(confidence_of(e, weights), e.label) for e in examples if e.signals is not None]
+    fixed_right = sum(1 for e in examples if e.signals is None and e.fixed_answer == e.label)
+    return best_threshold(scored, fixed_right, len(examples))
 
 
 def evaluate(examples: Sequence[Example], weights: dict | None, threshold: float) -> dict:
@@ -147,14 +161,97 @@ def evaluate(examples: Sequence[Example], weights: dict | None, threshold: float
     }
 
 
+# --- the benchmark's systems: each its own calibration, fitted on train, threshold on dev ------------
+def tight_label(question: Question, response: dict) -> bool:
+    """What a system's confidence should predict: an answerable question, answered tight-correct."""
+    from eval.metrics import tight_correct
+
+    return bool(question.answerable and not response.get("abstained")
+                and tight_correct(response.get("answer"), question.answers))
+
+
+def _decide(response: dict, conf: float, threshold: float) -> dict:
+    out = dict(response, confidence=round(conf, 4))
+    if conf < threshold:
+        out.update(answer=None, abstained=True, citations=[],
+                   reason="below this system's calibrated threshold; the closest passages are shown")
+    return out
+
+
+class ScoreCalibration:
+    """For a baseline: confidence = a logistic on its own raw score (``response["score"]``, standardised
+    on train) fitted on train; the threshold maximises dev decision accuracy (answer iff tight-correct)."""
+
+    L2 = 0.01  # two parameters and hundreds of questions: only enough to keep a separable fit finite
+
+    def __init__(self) -> None:
+        self.mean, self.scale, self.weights, self.threshold, self.report = 0.0, 1.0, np.zeros(2), 0.5, {}
+
+    def confidence(self, score: float) -> float:
+        z = (score - self.mean) / self.scale
+        return float(1.0 / (1.0 + np.exp(-(self.weights[0] + self.weights[1] * z))))
+
+    def fit(self, train: Sequence[tuple[Question, dict]], dev: Sequence[tuple[Question, dict]]) -> dict:
+        rows = [(float(r["score"]), tight_label(q, r)) for q, r in train if not r.get("abstained")]
+        if rows:
+            scores = np.array([s for s, _ in rows])
+            self.mean, self.scale = float(scores.mean()), float(scores.std() or 1.0)
+            X = np.array([[1.0, (s - self.mean) / self.scale] for s, _ in rows])
+            y = np.array([1.0 if label else 0.0 for _, label in rows])
+            self.weights = fit_logistic(X, y, np.zeros(2), self.L2)
+        scored = [(self.confidence(float(r["score"])), tight_label(q, r)) for q, r in dev if not r.get("abstained")]
+        fixed = sum(1 for q, r in dev if r.get("abstained"))  # nothing to show: right, as the label is False
+        self.threshold, accuracy = best_threshold(scored, fixed, len(dev))
+        self.report = {"kind": "logistic on the raw score", "n_train": len(rows), "n_dev": len(dev),
+                       "weights": [round(float(w), 4) for w in self.weights], "mean": round(self.mean, 4),
+                       "scale": round(self.scale, 4), "threshold": self.threshold,
+                       "dev_decision_accuracy": round(accuracy, 4)}
+        return self.report
+
+    def apply(self, response: dict) -> dict:
+        if response.get("abstained") or response.get("score") is None:
+            return response
+        return _decide(response, self.confidence(float(response["score"])), self.threshold)
+
+
+class SignalCalibration:
+    """For an ablation: the assistant's confidence weights refitted on train from the ablation's own
+    answers and signals (abstention off), pulled towards the shipped weights; threshold on dev.
+    Answers without signals (letter fields, "no passage") keep their fixed decision."""
+
+    def __init__(self, start_weights: dict | None, l2: float = 1.0) -> None:
+        from retrieval.extraction import DEFAULT_WEIGHTS
+
+        self.start = {**DEFAULT_WEIGHTS, **(start_weights or {})}
+        self.l2, self.weights, self.threshold, self.report = l2, dict(self.start), 0.5, {}
+
+    @staticmethod
+    def _examples(pairs: Sequence[tuple[Question, dict]]) -> list[Example]:
+        return [Example(q.id, q.split, q.answerable, tight_label(q, r), r.get("signals"), not r.get("abstained"),
+                        float(r.get("confidence") or 0.0)) for q, r in pairs]
+
+    def fit(self, train: Sequence[tuple[Question, dict]], dev: Sequence[tuple[Question, dict]]) -> dict:
+        self.weights = fit_weights(self._examples(train), self.start, self.l2)
+        self.threshold, accuracy = choose_threshold(self._examples(dev), self.weights)
+        self.report = {"kind": "assistant confidence weights refitted", "n_train": len(train), "n_dev": len(dev),
+                       "weights": self.weights, "threshold": self.threshold,
+                       "dev_decision_accuracy": round(accuracy, 4)}
+        return self.report
+
+    def apply(self, response: dict) -> dict:
+        if response.get("signals") is None:
+            return response
+        return _decide(response, confidence_from(response["signals"], self.weights), self.threshold)
+
+
 def calibrate(examples: Sequence[Example], current_weights: dict | None, current_threshold: float,
               l2: float = 1.0) -> dict:
-    """Fit on dev, report dev and test for: current; threshold re-tuned with the current weights;
-    fitted weights with their threshold (the one --write saves)."""
+    """Fit on train, report train and dev for: current; threshold re-tuned with the current weights;
+    fitted weights with their threshold (the one --write saves). (Named dev/test inside: fit/report.)"""
     from retrieval.extraction import DEFAULT_WEIGHTS
 
-    dev = [e for e in examples if e.split == "dev"]
-    test = [e for e in examples if e.split == "test"]
+    dev = [e for e in examples if e.split == FIT_SPLIT]
+    test = [e for e in examples if e.split == REPORT_SPLIT]
     start = {**DEFAULT_WEIGHTS, **(current_weights or {})}
     weights = fit_weights(dev, start, l2)
     threshold, dev_accuracy = choose_threshold(dev, weights)
@@ -166,7 +263,8 @@ def calibrate(examples: Sequence[Example], current_weights: dict | None, current
     }
     report = {
         "label": FIT_LABEL,
-        "objective": "dev accuracy of the answer/abstain decision (answer iff answerable and correct)",
+        "objective": f"{FIT_SPLIT} accuracy of the answer/abstain decision (answer iff answerable and tight-correct)",
+        "fit_split": FIT_SPLIT, "report_split": REPORT_SPLIT,
         "l2": l2,
         "n_dev": len(dev), "n_test": len(test),
         "n_dev_fitted": sum(1 for e in dev if e.signals is not None),
@@ -188,23 +286,24 @@ def format_report(report: dict) -> str:
 
     cols = ("abstention_precision", "abstention_recall", "false_abstention", "containment",
             "decision_accuracy", "wrong_answers_shown")
-    lines = [f"label: {report['label']}; fitted on {report['n_dev_fitted']} of {report['n_dev']} dev questions "
+    lines = [f"label: {report['label']}; fitted on {report['n_dev_fitted']} of {report['n_dev']} {FIT_SPLIT} questions "
              f"({report['dev_positive']} positive), l2={report['l2']} towards the current weights",
              f"threshold: before {report['threshold_before']}, re-tuned with current weights "
              f"{report['threshold_only']}, with fitted weights {report['threshold']}",
              "weights before: " + ", ".join(f"{k}={v:g}" for k, v in report["weights_before"].items()),
              "weights after:  " + ", ".join(f"{k}={v:g}" for k, v in report["weights"].items())]
-    for split in ("test", "dev"):
-        rows = [[name, *("-" if v.get(c) is None else (str(v[c]) if isinstance(v[c], int) else f"{v[c]:.3f}")
-                         for c in cols)] for name, v in report[split].items()]
-        lines += ["", f"{split} split ({report['n_' + split]} questions):", text_table(["setting", *cols], rows)]
+    for split, name in (("test", REPORT_SPLIT), ("dev", FIT_SPLIT)):
+        rows = [[name_, *("-" if v.get(c) is None else (str(v[c]) if isinstance(v[c], int) else f"{v[c]:.3f}")
+                          for c in cols)] for name_, v in report[split].items()]
+        lines += ["", f"{name} split ({report['n_' + split]} questions):", text_table(["setting", *cols], rows)]
     return "\n".join(lines)
 
 
 def calibrate_command(questions_file=None, corpus=None, index_dir=None, write: bool = False, as_json: bool = False,
                       l2: float = 1.0, rebuild: bool = False) -> int:
+    from eval.catalogue import LETTERS_DIR, text_reader
     from eval.questions import load_questions, validate_questions
-    from eval.runner import DEFAULT_QUESTIONS
+    from eval.runner import DEFAULT_INDEX_DIR, DEFAULT_QUESTIONS
 
     path = Path(questions_file) if questions_file else DEFAULT_QUESTIONS
     try:
@@ -221,16 +320,18 @@ def calibrate_command(questions_file=None, corpus=None, index_dir=None, write: b
     from index.store import IndexUnavailable
     from retrieval import Assistant
 
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
-    if not Path(settings.corpus_dir).is_dir():
-        print(f"calibrate: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
+    corpus_dir = Path(corpus) if corpus else LETTERS_DIR
+    settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=Path(index_dir) if index_dir else DEFAULT_INDEX_DIR)
+    if not corpus_dir.is_dir():
+        print(f"calibrate: corpus directory not found: {corpus_dir}", file=sys.stderr)
         return 2
-    problems = validate_questions(questions, settings.corpus_dir)
+    problems = validate_questions(questions, corpus_dir, text_reader(corpus_dir))
     if problems:
-        print(f"calibrate: {path} does not match the corpus: {problems[0]}", file=sys.stderr)
+        print(f"calibrate: {path} does not match the letters: {problems[0]}", file=sys.stderr)
         return 2
-    if not any(q.split == "dev" for q in questions) or not any(q.split == "test" for q in questions):
-        print("calibrate: the questions need both a dev and a test split", file=sys.stderr)
+    questions = [q for q in questions if q.split in (FIT_SPLIT, REPORT_SPLIT)]  # never the test split
+    if not any(q.split == FIT_SPLIT for q in questions) or not any(q.split == REPORT_SPLIT for q in questions):
+        print(f"calibrate: the questions need both a {FIT_SPLIT} and a {REPORT_SPLIT} split", file=sys.stderr)
         return 2
     try:
         build_index(settings, rebuild=rebuild)

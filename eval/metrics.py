@@ -1,59 +1,53 @@
-"""Benchmark metrics: pure functions over plain data (strings, numbers, dicts). No model, no index.
+"""Benchmark metrics over contract answer objects (CONTRACT.md) and gold questions (eval/README.md).
 
-Answer metrics (SQuAD style, on normalised text)
-  normalise       lower-case; drop HTML tags (``<sup>``), markdown ``*``/``_``/backticks and
-                  punctuation (currency signs and % are kept); collapse whitespace. Articles are
-                  kept: gold answers are verbatim extracts, so they rarely differ by "the".
-  exact_match     1.0 when the normalised prediction equals some normalised gold answer.
-  token_f1        best token-level F1 over the gold answers.
-  containment     1.0 when some normalised gold answer occurs in the normalised prediction as whole
-                  words (" may 2017 " inside " in may 2017 "), so a longer but correct extract counts.
-  answer_words    length of the prediction in words.
+Answers (over answerable questions; an abstention scores 0, SQuAD 2.0 style)
+  em            SQuAD exact match after normalisation (lower case, punctuation and the articles
+                a/an/the dropped, white space collapsed; HTML tags such as <sup> and markdown * _
+                removed; currency signs and % kept, so "£6k" is not "6k").
+  f1            SQuAD token F1, best over the gold answers.
+  tight_correct a gold answer occurs (as whole normalised words) in the answer AND the answer has at
+                most max(2 x that gold's words + 4, 12) words: short, right spans.
+  containment   a gold answer occurs in the answer, at any length (the lenient figure).
 
-Retrieval metrics (ranked passages against the gold span)
-  A passage ``(source, char_start, char_end)`` is *relevant* when it is from the gold source and
-  either contains the whole gold span (``char_start <= gold_start and gold_end <= char_end``) or
-  covers at least half of it (``overlap >= 0.5 * gold length``). The second rule exists because
-  chunkers cut at sentence boundaries that need not match the gold span's (a gold clause can
-  straddle two chunks); a passage showing half the supporting sentence still lets a reader find it.
-  recall@k        1.0 when a relevant passage is in the top k.
-  reciprocal_rank 1/rank of the first relevant passage (0 when none); averaged it is MRR.
-  ndcg@k          binary gains, log2 discount; the ideal ordering is the same judgements sorted
-                  (every relevant passage retrieved, placed first). Relevant passages the system
-                  did not return at all are unknown to us, so a ranking with no relevant passage
-                  scores 0 and one with its only relevant passage first scores 1.
+Retrieval (over answerable questions, on the returned passages): recall@1, recall@5, mrr, ndcg@10 —
+a passage is relevant when it is from the gold letter and contains or half-covers the gold span.
 
-Citation metrics
-  letter_ok       citations[0].source == gold source.
-  span_iou        character IoU of citations[0] [char_start, char_end) with the gold span
-                  (0 when the letter differs).
-  verbatim        every citation quote and passage text equals canonical[char_start:char_end];
-                  the answer is a substring of citations[0].quote and equals
-                  canonical[answer_start:answer_end] when those offsets are given.
+Citations
+  letter_accuracy  citations[0] is from the gold letter (answerable questions answered).
+  span_iou         character IoU of citations[0] with the gold span.
+  verbatim         every citation/passage equals canonical[char_start:char_end]; the answer is a
+                   substring of citations[0].quote.
 
-Abstention (positive class: "the system abstained")
-  abstention_precision  unanswerable among abstentions.
-  abstention_recall     abstentions among unanswerable questions.
-  false_abstention      abstentions among answerable questions.
-  abstention_accuracy   answer/abstain decisions that match answerable/unanswerable.
+Abstention (positive: abstaining on an unanswerable question)
+  abstention_precision / abstention_recall / abstention_f1; false_abstention: abstentions among
+  answerable questions.
 
-Per-question records are dicts made by ``score_response``; ``aggregate`` averages them. Answer
-metrics (em, f1, containment) are over all answerable questions, an abstention or error scoring 0
-(SQuAD 2.0 convention). Citation quality (letter_acc, span_iou) is over the answerable questions
-the system did answer — abstentions are counted by false_abstention instead. Retrieval metrics are
-over all answerable questions (an abstention still returns its closest passages).
+Confidence ("correct" = answerable and a tight-correct answer given; over all questions)
+  auroc              probability that a correct question has a higher confidence than an incorrect one
+                     (ties count half).
+  ece                expected calibration error over 10 equal-width confidence bins.
+  confidently_wrong  answers given with confidence >= 0.8 that are not correct, as a share of the
+                     answers given (an answer to an unanswerable question is wrong).
+
+Metadata (per letter, the index's extracted metadata vs the catalogue's gold): per field, normalised
+equality with one of the gold strings (honorifics and post-nominals not required); a null gold is
+matched only by null; dates compare as ISO strings.
+
+Per-question records are dicts made by ``score_response``; ``aggregate`` averages them.
 """
 from __future__ import annotations
 
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 Span = tuple[str, int, int]  # (source, char_start, char_end)
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
 _MARKUP = re.compile(r"[*_`]+")
 _PUNCT = set(string.punctuation) | set("‘’“”–—…•£€")
 _KEEP = {"£", "€", "$", "%"}  # currency and percent carry meaning in amounts: "£6k" stays "£6k"
@@ -70,8 +64,9 @@ def normalise(text: str | None) -> str:
     text = _TAG.sub("", text)
     text = _MARKUP.sub(" ", text)
     text = text.lower()
-    text = "".join(" " if ch in _PUNCT and ch not in _KEEP else ch for ch in text)
-    return " ".join(text.split())
+    text = "".join(" " if (ch in _PUNCT or unicodedata.category(ch).startswith("P")) and ch not in _KEEP else ch
+                   for ch in text)
+    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def _words(text: str | None) -> list[str]:
@@ -107,6 +102,20 @@ def containment(prediction: str | None, answers: Sequence[str]) -> float:
         return 0.0
     padded = f" {pred} "
     return float(any(g and f" {g} " in padded for g in (normalise(a) for a in answers)))
+
+
+def tight_correct(prediction: str | None, answers: Sequence[str]) -> float:
+    """A gold answer is contained and the answer is at most max(2 x gold words + 4, 12) words long
+    (words as written: white-space separated, like the contract's 60-word cap)."""
+    pred = normalise(prediction)
+    if not pred:
+        return 0.0
+    padded, length = f" {pred} ", len(prediction.split())
+    for answer in answers:
+        gold = normalise(answer)
+        if gold and f" {gold} " in padded and length <= max(2 * len(answer.split()) + 4, 12):
+            return 1.0
+    return 0.0
 
 
 def answer_words(prediction: str | None) -> int:
@@ -195,6 +204,89 @@ def verbatim_failures(response: Mapping[str, Any], text_for_source: Callable[[st
     return checked, problems
 
 
+# --- confidence ---------------------------------------------------------------------------------
+CONFIDENT = 0.8  # "High" confidence: what the issue calls confidently wrong starts here
+ECE_BINS = 10
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Area under the ROC curve of `scores` for `labels` (Mann-Whitney; ties count half). None when
+    only one class is present."""
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    if not pos or not neg:
+        return None
+    ranked = sorted((s, i) for i, s in enumerate(scores))
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(ranked):
+        j = i
+        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[ranked[k][1]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = sum(r for r, y in zip(ranks, labels) if y)
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def reliability(confidences: Sequence[float], labels: Sequence[bool], bins: int = ECE_BINS) -> list[dict]:
+    """Per equal-width bin of confidence: n, mean confidence, share correct (the reliability diagram)."""
+    out = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        rows = [(c, y) for c, y in zip(confidences, labels) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        out.append({"lo": lo, "hi": hi, "n": len(rows),
+                    "confidence": sum(c for c, _ in rows) / len(rows) if rows else None,
+                    "accuracy": sum(1 for _, y in rows if y) / len(rows) if rows else None})
+    return out
+
+
+def ece(confidences: Sequence[float], labels: Sequence[bool], bins: int = ECE_BINS) -> float | None:
+    """Expected calibration error: bin-size-weighted |accuracy - mean confidence| over equal-width bins."""
+    if not confidences:
+        return None
+    total = len(confidences)
+    return sum(b["n"] / total * abs(b["accuracy"] - b["confidence"])
+               for b in reliability(confidences, labels, bins) if b["n"])
+
+
+# --- metadata -----------------------------------------------------------------------------------
+_HONORIFICS = frozenset("""mr mrs ms miss mx dr prof professor sir dame lord lady baroness baron cllr councillor
+rt hon right honourable rev revd reverend pp judge hhj""".split())
+_POST_NOMINALS = frozenset("""obe mbe cbe kbe dbe cb cvo lvo qpm kpm qfsm mp msp ma ba bsc msc mba llb llm phd dphil
+jp dl qc kc frcp frcs frcn mrcp fca frics mrtpi ceng frsa mcipd fcipd rgn rmn""".split())
+PERSON_FIELDS = frozenset({"sender", "recipient"})
+_LABEL = re.compile(r"^\s*(?:re|subject|subj|ref|reference|our ref|my ref)\s*[:.-]\s*", re.I)
+
+
+def normalise_field(field: str, value: str | None) -> str:
+    """Case, punctuation and white space ignored; a leading "Re:" label dropped; for people, honorifics
+    and post-nominals dropped."""
+    if value is None:
+        return ""
+    words = normalise(_LABEL.sub("", value)).split()
+    if field in PERSON_FIELDS:
+        words = [w for w in words if w not in _HONORIFICS and w not in _POST_NOMINALS] or words
+    return " ".join(words)
+
+
+def metadata_match(field: str, extracted: str | None, gold) -> float:
+    """1.0 when the extracted value matches the gold (None, an ISO date, or acceptable strings)."""
+    if gold is None:
+        return float(not extracted)
+    if not extracted:
+        return 0.0
+    if field == "date":
+        return float(extracted.strip() == gold)
+    found = normalise_field(field, extracted)
+    return float(any(found == normalise_field(field, g) for g in gold))
+
+
+def metadata_scores(extracted: Mapping[str, Any], gold: Mapping[str, Any], fields: Sequence[str]) -> dict[str, float]:
+    return {f: metadata_match(f, extracted.get(f), gold.get(f)) for f in fields}
+
+
 # --- one question -------------------------------------------------------------------------------
 def score_response(question: Mapping[str, Any], response: Mapping[str, Any] | None,
                    text_for_source: Callable[[str], str], latency_ms: float | None = None,
@@ -219,6 +311,7 @@ def score_response(question: Mapping[str, Any], response: Mapping[str, Any] | No
         "category": question.get("category"),
         "split": question.get("split"),
         "answerable": answerable,
+        "letter": question.get("source"),
         "answers": answers,
         "gold": ([question["source"], question["char_start"], question["char_end"]] if answerable else None),
         "answer": answer,
@@ -242,6 +335,7 @@ def score_response(question: Mapping[str, Any], response: Mapping[str, Any] | No
             "em": exact_match(answer, answers),
             "f1": token_f1(answer, answers),
             "containment": containment(answer, answers),
+            "tight_correct": tight_correct(answer, answers),
             "recall@1": recall_at(rel, 1),
             "recall@5": recall_at(rel, 5),
             "rr": reciprocal_rank(rel),
@@ -258,13 +352,19 @@ def score_response(question: Mapping[str, Any], response: Mapping[str, Any] | No
 
 
 def is_correct(record: Mapping[str, Any]) -> bool:
-    """The end-to-end verdict used for 'failures first': a right answer, or a right abstention,
+    """The end-to-end verdict used for 'failures first': a tight-correct answer, or a right abstention,
     with every citation and passage verbatim."""
     if record.get("error") or record["scores"].get("verbatim_problems"):
         return False
     if not record["answerable"]:
         return bool(record["abstained"])
-    return record["scores"].get("containment", 0.0) == 1.0
+    return record["scores"].get("tight_correct", 0.0) == 1.0
+
+
+def answered_correctly(record: Mapping[str, Any]) -> bool:
+    """The label the confidence should predict: answerable and a tight-correct answer given."""
+    return bool(record["answerable"] and record["answer"] is not None
+                and record["scores"].get("tight_correct", 0.0) == 1.0 and not record.get("error"))
 
 
 # --- aggregation --------------------------------------------------------------------------------
@@ -288,75 +388,83 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 METRICS: tuple[str, ...] = (
-    "containment", "em", "f1", "recall@1", "recall@5", "mrr", "ndcg@10", "letter_acc", "span_iou",
-    "verbatim", "abstention_precision", "abstention_recall", "false_abstention", "abstention_accuracy",
-    "answer_words", "p50_ms", "p95_ms",
+    "tight_correct", "em", "f1", "containment", "recall@1", "recall@5", "mrr", "ndcg@10", "letter_accuracy",
+    "span_iou", "verbatim", "abstention_precision", "abstention_recall", "abstention_f1", "false_abstention",
+    "auroc", "ece", "confidently_wrong", "answer_words", "p50_ms", "p95_ms",
 )
 # higher is better for all but these (used by --fail-under: value must be <= the limit)
-LOWER_IS_BETTER = frozenset({"false_abstention", "answer_words", "p50_ms", "p95_ms", "errors"})
+LOWER_IS_BETTER = frozenset({"false_abstention", "answer_words", "p50_ms", "p95_ms", "errors", "ece",
+                             "confidently_wrong"})
+GROUPS: tuple[str, ...] = ("split", "category", "format", "layout")
 
 
-def aggregate(records: Sequence[Mapping[str, Any]], by_category: bool = True) -> dict:
-    """All metrics over per-question records (from score_response), plus a breakdown by category
-    and by split."""
+def _f1_of(p: float | None, r: float | None) -> float | None:
+    if p is None or r is None:
+        return None
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def aggregate(records: Sequence[Mapping[str, Any]], groups: Sequence[str] = GROUPS) -> dict:
+    """All metrics over per-question records (from score_response), plus the same figures by split,
+    category, letter format and layout tag (a question counts under each tag of its letter)."""
     records = list(records)
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
     answered = [r for r in answerable if r["answer"] is not None]
+    given = [r for r in records if r["answer"] is not None]
     abstained = [r for r in records if r["abstained"]]
     checked = sum(r["scores"]["verbatim_checked"] for r in records)
     bad = sum(len(r["scores"]["verbatim_problems"]) for r in records)
     true_abstentions = sum(1 for r in unanswerable if r["abstained"])
     latencies = [r["latency_ms"] for r in records if r.get("latency_ms") is not None]
+    confidences = [float(r.get("confidence") or 0.0) for r in records]
+    labels = [answered_correctly(r) for r in records]
 
     def over(rows, key):
         return _mean(r["scores"].get(key, 0.0) for r in rows)
 
+    precision = _ratio(true_abstentions, len(abstained))
+    recall = _ratio(true_abstentions, len(unanswerable))
     out = {
         "n": len(records),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
-        "n_answered": sum(1 for r in records if r["answer"] is not None),
-        "containment": over(answerable, "containment"),
+        "n_answered": len(given),
+        "letters": len({r.get("letter") for r in records} - {None}),
+        "tight_correct": over(answerable, "tight_correct"),
         "em": over(answerable, "em"),
         "f1": over(answerable, "f1"),
+        "containment": over(answerable, "containment"),
         "recall@1": over(answerable, "recall@1"),
         "recall@5": over(answerable, "recall@5"),
         "mrr": over(answerable, "rr"),
         "ndcg@10": over(answerable, "ndcg@10"),
-        "letter_acc": _mean(r["scores"].get("letter_ok") for r in answered),
+        "letter_accuracy": _mean(r["scores"].get("letter_ok") for r in answered),
         "span_iou": _mean(r["scores"].get("span_iou") for r in answered),
         "verbatim": (checked - bad) / checked if checked else 1.0,
-        "abstention_precision": _ratio(true_abstentions, len(abstained)),
-        "abstention_recall": _ratio(true_abstentions, len(unanswerable)),
+        "abstention_precision": precision,
+        "abstention_recall": recall,
+        "abstention_f1": _f1_of(precision, recall),
         "false_abstention": _ratio(sum(1 for r in answerable if r["abstained"]), len(answerable)),
         "abstention_accuracy": _ratio(sum(1 for r in records if r["abstained"] != r["answerable"]
                                           and not r.get("error")), len(records)),
-        "answer_words": _mean(r["scores"]["answer_words"] for r in records if r["answer"] is not None),
+        "auroc": auroc(confidences, labels),
+        "ece": ece(confidences, labels),
+        "confidently_wrong": _ratio(sum(1 for r in given if float(r.get("confidence") or 0.0) >= CONFIDENT
+                                        and not answered_correctly(r)), len(given)),
+        "answer_words": _mean(r["scores"]["answer_words"] for r in given),
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "errors": sum(1 for r in records if r.get("error")),
         "correct": _ratio(sum(1 for r in records if r.get("correct")), len(records)),
     }
-    if by_category:
-        out["by_category"] = {c: category_summary([r for r in records if r["category"] == c])
-                              for c in sorted({r["category"] for r in records})}
-        out["by_split"] = {s: aggregate([r for r in records if r["split"] == s], by_category=False)
-                           for s in sorted({r["split"] for r in records if r.get("split")})}
+    if groups:
+        out["reliability"] = reliability(confidences, labels)
+    for group in groups:
+        keys: dict[str, list] = {}
+        for r in records:
+            values = r.get(group)
+            for value in (values if isinstance(values, (list, tuple)) else [values]):
+                keys.setdefault(str(value if value is not None else "none"), []).append(r)
+        out[f"by_{group}"] = {k: aggregate(rows, groups=()) for k, rows in sorted(keys.items())}
     return out
-
-
-def category_summary(records: Sequence[Mapping[str, Any]]) -> dict:
-    """The compact figures shown per category: for answerable categories answer and retrieval
-    quality, for 'unanswerable' how often the system abstained."""
-    answerable = [r for r in records if r["answerable"]]
-    answered = [r for r in answerable if r["answer"] is not None]
-    return {
-        "n": len(records),
-        "containment": _mean(r["scores"].get("containment", 0.0) for r in answerable),
-        "f1": _mean(r["scores"].get("f1", 0.0) for r in answerable),
-        "recall@5": _mean(r["scores"].get("recall@5", 0.0) for r in answerable),
-        "letter_acc": _mean(r["scores"].get("letter_ok") for r in answered),
-        "abstained": _ratio(sum(1 for r in records if r["abstained"]), len(records)),
-        "correct": _ratio(sum(1 for r in records if r.get("correct")), len(records)),
-    }

@@ -1,8 +1,8 @@
-"""Question benchmark records: parsing, loading and validation against the corpus.
+"""Question benchmark records: parsing, loading and validation against the letters.
 
-Pure core: no printing, no sys.exit. One question per JSONL line, schema in
-eval/README.md. Character offsets refer to the canonical text of a source file,
-``Path(corpus, source).read_text(encoding="utf-8-sig")`` for .txt/.md files.
+Pure core: no printing, no sys.exit. One question per JSONL line, schema in eval/README.md.
+Character offsets refer to the canonical text of a letter (eval.catalogue.canonical_text):
+``read_text(encoding="utf-8-sig")`` for .txt/.md files, the index loader's text for .docx/.pdf.
 """
 
 from __future__ import annotations
@@ -13,20 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+# the kind of answer asked for; unanswerable questions have one too (what they ask for)
 CATEGORIES: tuple[str, ...] = (
-    "date",
-    "amount",
-    "number",
-    "person",
-    "organisation",
-    "place",
-    "action",
-    "reason",
-    "legislation",
-    "which_letter",
-    "unanswerable",
+    "date", "amount", "number", "person", "role", "organisation", "place", "legislation", "reason",
+    "description", "acronym", "letter_field", "which_letter",
 )
-SPLITS: tuple[str, ...] = ("dev", "test")
+SPLITS: tuple[str, ...] = ("train", "dev", "test")
 FIELDS: tuple[str, ...] = (
     "id",
     "question",
@@ -125,12 +117,10 @@ def load_questions(path: str | Path) -> list[Question]:
 
 
 def read_canonical_text(corpus_dir: str | Path, source: str) -> str:
-    """Canonical text of a plain-text corpus file (BOM stripped, no newline translation
-    beyond Python's universal newlines)."""
-    path = Path(corpus_dir, source)
-    if path.suffix.lower() not in TEXT_SUFFIXES:
-        raise ValueError(f"no text reader for {path.suffix or 'extensionless'} file {source!r}")
-    return path.read_text(encoding="utf-8-sig")
+    """Canonical text of a letter (see eval.catalogue.canonical_text)."""
+    from eval.catalogue import canonical_text
+
+    return canonical_text(Path(corpus_dir), source)
 
 
 def validate_questions(
@@ -178,15 +168,15 @@ def validate_questions(
         if q.category not in CATEGORIES:
             problems.append(f"{p} unknown category {q.category!r} (expected one of {', '.join(CATEGORIES)})")
         if q.split not in SPLITS:
-            problems.append(f"{p} bad split {q.split!r} (expected dev or test)")
-        if (q.category == "unanswerable") == q.answerable and q.category in CATEGORIES:
-            problems.append(f"{p} category {q.category!r} does not match answerable={str(q.answerable).lower()}")
+            problems.append(f"{p} bad split {q.split!r} (expected one of {', '.join(SPLITS)})")
 
         if not q.answerable:
             if q.answers:
                 problems.append(f"{p} unanswerable question has answers")
-            if q.source is not None or q.char_start is not None or q.char_end is not None:
-                problems.append(f"{p} unanswerable question has a source or span (must be null)")
+            if q.char_start is not None or q.char_end is not None:
+                problems.append(f"{p} unanswerable question has a span (must be null)")
+            if q.source is not None:
+                text_of(q)  # the letter it is about must exist
             continue
 
         if not q.answers:
@@ -216,6 +206,20 @@ def validate_questions(
     return problems
 
 
+def validate_splits(questions: Iterable[Question], split_of: dict[str, str]) -> list[str]:
+    """Each question about a letter is in that letter's split (``split_of``: source -> split from the
+    catalogue), so no letter's text is seen in two splits."""
+    problems = []
+    for q in questions:
+        if q.source is None:
+            continue
+        if q.source not in split_of:
+            problems.append(f"{q.id}: letter {q.source} is not in the catalogue")
+        elif q.split != split_of[q.source]:
+            problems.append(f"{q.id}: split {q.split!r} but its letter {q.source} is in {split_of[q.source]!r}")
+    return problems
+
+
 def summarize(questions: Iterable[Question]) -> dict[str, int]:
     """Counts used by the `check` summary line."""
     questions = list(questions)
@@ -223,6 +227,5 @@ def summarize(questions: Iterable[Question]) -> dict[str, int]:
         "total": len(questions),
         "answerable": sum(q.answerable for q in questions),
         "unanswerable": sum(not q.answerable for q in questions),
-        "dev": sum(q.split == "dev" for q in questions),
-        "test": sum(q.split == "test" for q in questions),
+        **{split: sum(q.split == split for q in questions) for split in SPLITS},
     }

@@ -13,13 +13,17 @@ from typing import Any, Mapping, Sequence
 
 # the columns of the console table, in order; names are the metric names --fail-under accepts
 TABLE_COLUMNS: tuple[str, ...] = (
-    "containment", "em", "f1", "recall@1", "recall@5", "mrr", "ndcg@10", "letter_acc", "span_iou",
-    "verbatim", "abstention_precision", "abstention_recall", "false_abstention", "answer_words",
-    "p50_ms", "p95_ms",
+    "tight_correct", "em", "f1", "containment", "recall@5", "letter_accuracy", "verbatim",
+    "abstention_precision", "abstention_recall", "abstention_f1", "false_abstention", "auroc", "ece",
+    "confidently_wrong", "answer_words", "p50_ms",
 )
-CATEGORY_COLUMNS: tuple[str, ...] = ("n", "containment", "f1", "recall@5", "letter_acc", "abstained", "correct")
-CHART_METRICS: tuple[str, ...] = ("containment", "f1", "recall@5", "mrr", "letter_acc", "span_iou",
-                                  "abstention_recall", "abstention_precision")
+# the columns of the breakdowns (by split, category, format, layout tag)
+CATEGORY_COLUMNS: tuple[str, ...] = ("n", "tight_correct", "em", "f1", "containment", "recall@5", "letter_accuracy",
+                                     "abstention_precision", "abstention_recall", "false_abstention", "auroc",
+                                     "ece", "confidently_wrong")
+BREAKDOWNS: tuple[str, ...] = ("split", "category", "format", "layout")
+CHART_METRICS: tuple[str, ...] = ("tight_correct", "f1", "containment", "recall@5", "letter_accuracy",
+                                  "abstention_f1", "auroc", "confidently_wrong")
 
 
 def fmt(value: Any, metric: str = "") -> str:
@@ -51,20 +55,41 @@ def system_rows(results: Mapping[str, Any], columns: Sequence[str] = TABLE_COLUM
     return [[name, *(fmt(run["metrics"].get(c), c) for c in columns)] for name, run in results["systems"].items()]
 
 
-def category_rows(metrics: Mapping[str, Any]) -> list[list[str]]:
-    return [[cat, *(fmt(v.get(c), c) for c in CATEGORY_COLUMNS)] for cat, v in metrics["by_category"].items()]
+def category_rows(metrics: Mapping[str, Any], group: str = "category") -> list[list[str]]:
+    return [[key, *(fmt(v.get(c), c) for c in CATEGORY_COLUMNS)] for key, v in metrics[f"by_{group}"].items()]
+
+
+METADATA_COLUMNS: tuple[str, ...] = ("n", "sender", "role", "organisation", "recipient", "date", "reference",
+                                     "subject", "mean")
+
+
+def metadata_rows(metadata: Mapping[str, Any]) -> list[list[str]]:
+    def row(name, m):
+        return [name, fmt(m["n"], "n"), *(fmt(m["fields"][f]) for f in METADATA_COLUMNS[1:-1]), fmt(m["mean"])]
+    rows = [row("all letters", metadata)]
+    for group in ("split", "format", "layout"):
+        rows += [row(f"{group}: {key}", m) for key, m in metadata.get(f"by_{group}", {}).items()]
+    return rows
 
 
 def console_report(results: Mapping[str, Any], primary: str = "full") -> str:
-    """The one table (systems × metrics) and the per-category breakdown of the primary system."""
+    """The one table (systems × metrics), the letter metadata accuracy, and the primary system's
+    figures by split, category, format and layout tag."""
     n = results.get("n_questions")
-    out = [f"questions: {n} ({results.get('split', 'all')} split) from {results.get('questions_file')}", "",
+    out = [f"questions: {n} ({results.get('split', 'all')} split, {results.get('n_letters')} letters) from "
+           f"{results.get('questions_file')}", "",
            text_table(["system", *TABLE_COLUMNS], system_rows(results))]
     if "dense-only" in results["systems"]:
-        out.append("(dense-only is the no-fusion ablation; rrf-fusion is the alternative to score fusion)")
+        out.append("(dense-only is the no-fusion ablation; every system but full has its own calibration: "
+                   "fitted on train, threshold on dev)")
+    if results.get("metadata"):
+        out += ["", f"letter metadata extracted by the index (accuracy per field; mean "
+                    f"{fmt(results['metadata']['mean'])}):",
+                text_table(["letters", *METADATA_COLUMNS], metadata_rows(results["metadata"])[:1 + 3])]
     if primary in results["systems"]:
-        out += ["", f"{primary} by category:",
-                text_table(["category", *CATEGORY_COLUMNS], category_rows(results["systems"][primary]["metrics"]))]
+        for group in ("category", "format"):
+            out += ["", f"{primary} by {group}:",
+                    text_table([group, *CATEGORY_COLUMNS], category_rows(results["systems"][primary]["metrics"], group))]
     return "\n".join(out)
 
 
@@ -114,7 +139,23 @@ def charts(results: Mapping[str, Any], primary: str = "full") -> dict[str, bytes
     ax.grid(axis="y", alpha=0.3)
     out["latency.png"] = _figure_png(fig)
 
-    shown = [s for s in (primary, "tutorial") if s in metrics]
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=1, label="perfect calibration")
+    for i, system in enumerate(systems):
+        bins = [b for b in metrics[system].get("reliability", []) if b["n"]]
+        if bins and (system == primary or len(systems) <= 4):
+            ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                    label=f"{system} (ECE {fmt(metrics[system].get('ece'))})", color=colours(i % 10))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("confidence (mean in bin)")
+    ax.set_ylabel("share answered tight-correct")
+    ax.set_title("Reliability diagram (10 bins)")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    out["reliability.png"] = _figure_png(fig)
+
+    shown = [s for s in (primary, "best-sentence", "rag-recipe") if s in metrics]
     if shown:
         categories = list(metrics[shown[0]]["by_category"])
         fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(categories)), 3.4))
@@ -125,7 +166,7 @@ def charts(results: Mapping[str, Any], primary: str = "full") -> dict[str, bytes
         ax.set_xticks([x + width * (len(shown) - 1) / 2 for x in range(len(categories))], categories,
                       rotation=30, ha="right")
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("correct (answer contained / right abstention)")
+        ax.set_ylabel("correct (tight answer / right abstention)")
         ax.set_title("Accuracy per category")
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
@@ -154,8 +195,10 @@ def _status(r: Mapping[str, Any]) -> str:
         return "ok (abstained)" if r["abstained"] else "answered an unanswerable question"
     if r["abstained"]:
         return "abstained (answerable)"
-    if r["scores"].get("containment"):
+    if r["scores"].get("tight_correct"):
         return "ok"
+    if r["scores"].get("containment"):
+        return "gold inside a long answer"
     if r["scores"].get("letter_ok") == 0.0:
         return "wrong letter"
     if not r["scores"].get("recall@5"):
@@ -179,6 +222,27 @@ def _clip(text: str | None, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+WITHHELD = ("Per-question rows are not shown for the test split (they are in results.json): the test "
+            "split is looked at only in aggregate.")
+
+
+def per_question_shown(results: Mapping[str, Any]) -> bool:
+    return results.get("split") != "test"
+
+
+def calibration_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, run in results["systems"].items():
+        c = run.get("calibration")
+        if not c:
+            rows.append([name, "shipped (retrieval/calibration.json), threshold "
+                               f"{results.get('settings', {}).get('abstain_threshold')}"])
+        else:
+            rows.append([name, f"{c['kind']}: fitted on {c['n_train']} train answers, threshold {c['threshold']} "
+                               f"(dev decision accuracy {fmt(c['dev_decision_accuracy'])})"])
+    return rows
+
+
 def markdown_report(results: Mapping[str, Any], primary: str = "full", images: Sequence[str] = ()) -> str:
     systems = results["systems"]
     parts = ["# Letters QA benchmark", "",
@@ -190,10 +254,18 @@ def markdown_report(results: Mapping[str, Any], primary: str = "full", images: S
              "", "## Metrics", "",
              _md_table(["system", *TABLE_COLUMNS], system_rows(results)), ""]
     parts += [f"![{Path(name).stem}]({name})" for name in images]
+    parts += ["", "## Calibration of each system", "", _md_table(["system", "calibration"], calibration_rows(results))]
+    if results.get("metadata"):
+        parts += ["", f"## Letter metadata extracted by the index (mean {fmt(results['metadata']['mean'])})", "",
+                  _md_table(["letters", *METADATA_COLUMNS], metadata_rows(results["metadata"]))]
     if primary in systems:
-        parts += ["", f"## {primary}: by category", "",
-                  _md_table(["category", *CATEGORY_COLUMNS], category_rows(systems[primary]["metrics"])),
-                  "", f"## {primary}: per question (failures first)", ""]
+        for group in BREAKDOWNS:
+            parts += ["", f"## {primary}: by {group}", "",
+                      _md_table([group, *CATEGORY_COLUMNS], category_rows(systems[primary]["metrics"], group))]
+        if not per_question_shown(results):
+            parts += ["", WITHHELD]
+            return "\n".join(parts) + "\n"
+        parts += ["", f"## {primary}: per question (failures first)", ""]
         names = list(systems)
         rows = []
         for r in question_rows(results, primary):
@@ -246,22 +318,33 @@ def html_report(results: Mapping[str, Any], images: Mapping[str, bytes], primary
              _html_table(["system", *TABLE_COLUMNS], system_rows(results)),
              "<ul class='small'>" + "".join(f"<li><b>{_h(n)}</b>: {_h(run.get('description'))}</li>"
                                             for n, run in systems.items()) + "</ul>",
-             "<p class='small'>Answer metrics are over answerable questions (an abstention scores 0); letter_acc "
-             "and span_iou over answered answerable questions; abstention metrics treat “abstained” as the "
-             "positive class for unanswerable questions. See eval/metrics.py.</p>"]
+             "<p class='small'>tight_correct: a gold answer inside an answer of at most max(2×gold words+4, 12) "
+             "words; em/f1: SQuAD; containment: the lenient figure. Answer metrics are over answerable questions "
+             "(an abstention scores 0); letter_accuracy over answered answerable questions; abstention: "
+             "“abstained on an unanswerable question” is the positive class; auroc/ece/confidently_wrong: "
+             "confidence against “answered tight-correct”, over all questions. See eval/README.md.</p>",
+             "<h2>Calibration of each system</h2>",
+             _html_table(["system", "calibration"], calibration_rows(results), numeric_from=9)]
     for name, png in images.items():
         parts.append(f"<img alt='{_h(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
     if results.get("threshold_failures"):
         parts.append("<h2>Missed thresholds</h2><ul>" +
                      "".join(f"<li>{_h(x)}</li>" for x in results["threshold_failures"]) + "</ul>")
+    if results.get("metadata"):
+        parts += [f"<h2>Letter metadata extracted by the index (mean {fmt(results['metadata']['mean'])})</h2>",
+                  _html_table(["letters", *METADATA_COLUMNS], metadata_rows(results["metadata"]))]
     if primary in systems:
-        parts += [f"<h2>{_h(primary)}: by category</h2>",
-                  _html_table(["category", *CATEGORY_COLUMNS], category_rows(systems[primary]["metrics"]))]
+        for group in BREAKDOWNS:
+            parts += [f"<h2>{_h(primary)}: by {group}</h2>",
+                      _html_table([group, *CATEGORY_COLUMNS], category_rows(systems[primary]["metrics"], group))]
+        if not per_question_shown(results):
+            parts += [f"<p>{_h(WITHHELD)}</p></body></html>"]
+            return "\n".join(parts)
         names = list(systems)
         rows = question_rows(results, primary)
         n_fail = sum(1 for r in rows if not r["correct"])
         parts.append(f"<h2>{_h(primary)}: per question</h2><p class='small'>{n_fail} of {len(rows)} "
-                     f"failing, listed first. Verdict columns: ✓ correct (gold answer contained, or abstained on an "
+                     f"failing, listed first. Verdict columns: ✓ correct (tight-correct answer, or abstained on an "
                      f"unanswerable question), ✗ otherwise.</p>")
         header = ["id", "category", "split", "question", "gold answers", "answer", "conf", "cited", "gold span",
                   "first relevant passage", "status", *names]

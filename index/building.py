@@ -22,6 +22,7 @@ from .cleaning import strip_markup
 from .embedding import Embedder
 from .lexical import TOKENIZER_VERSION, tokens
 from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
+from .entities import extract_entities
 from .metadata import extract_metadata
 from .records import Chunk, Document, Skipped, Span, sha256_text
 from .settings import Settings
@@ -97,7 +98,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
     hashes = _file_hashes(found.files, {**prev_files, **prev_skipped})
 
     current = {f.source: f for f in found.files}
-    if compatible and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
+    if compatible and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report.documents = manifest["counts"]["documents"]
         report.chunks = manifest["counts"]["chunks"]
@@ -189,15 +190,22 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
     old_sentences = previous.sentences_by_document() if previous is not None and reusable else {}
     old_chunks = previous.chunks_by_document() if previous is not None and reusable else {}
     records, sentences, chunks, chunk_tokens = [], [], [], []
+    entities: dict[int, list] = {}
+    fresh = [doc for doc in documents if not (doc.source in reusable and reusable[doc.source].ordinal in old_sentences)]
+    if progress and fresh:
+        progress("finding names and dates", 0, len(fresh))
+    found_entities = dict(zip((doc.source for doc in fresh), extract_entities([doc.text for doc in fresh])))
     for ordinal, doc in enumerate(documents):
         old = reusable.get(doc.source)
         if old is not None and old.ordinal in old_sentences:
             _reuse(ordinal, doc, old, old_sentences[old.ordinal], old_chunks.get(old.ordinal, []),
                    records, sentences, chunks, chunk_tokens)
+            entities[ordinal] = previous.entities(old.ordinal)
             if progress:
                 progress("chunking", ordinal + 1, len(documents))
             continue
-        metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem)
+        entities[ordinal] = found_entities[doc.source]
+        metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem, entities=entities[ordinal])
         records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
                                        doc.warnings, len(doc.text)), doc.text))
         spans = split_sentences(doc.text)
@@ -212,7 +220,7 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
         if progress:
             progress("chunking", ordinal + 1, len(documents))
     return BuildContents(records, sentences, chunks, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
-                         chunk_tokens)
+                         chunk_tokens, entities)
 
 
 def pipeline_fingerprint() -> str:
@@ -221,7 +229,7 @@ def pipeline_fingerprint() -> str:
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
-    for name in ("chunking.py", "cleaning.py", "metadata.py", "lexical.py", "records.py"):
+    for name in ("chunking.py", "cleaning.py", "entities.py", "metadata.py", "structure.py", "lexical.py", "records.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 

@@ -17,6 +17,7 @@ previous index untouched and usable.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -30,12 +31,13 @@ from typing import Sequence
 
 import numpy as np
 
+from .entities import Entity
 from .records import Chunk, LetterMetadata, Span
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 EXACT_SEARCH_LIMIT = 150_000  # chunks; above this an HNSW graph replaces exact search
 # Measured (bench/results/faiss_scaling.json, python -m bench): exact single-query search costs 13 ms at 120k
 # chunks on an idle core and 25 / 53 / 73 ms p50 at 100k / 200k / 300k on 2 shared cores, so beyond ~150k it
@@ -105,6 +107,7 @@ CREATE TABLE sentences (row INTEGER PRIMARY KEY, doc_ordinal INTEGER, start INTE
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT, doc_ordinal INTEGER, char_start INTEGER,
     char_end INTEGER, text TEXT, sentence_first INTEGER, sentence_last INTEGER, boilerplate INTEGER,
     n_tokens INTEGER, embed_hash TEXT);
+CREATE TABLE entities (doc_ordinal INTEGER PRIMARY KEY, spans TEXT);
 CREATE INDEX sentences_doc ON sentences(doc_ordinal);
 CREATE INDEX chunks_doc ON chunks(doc_ordinal);
 """
@@ -120,6 +123,7 @@ class BuildContents:
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     chunk_tokens: list[list[str]]
+    entities: dict[int, list[Entity]] = dataclasses.field(default_factory=dict)  # doc ordinal -> typed spans
 
 
 def make_dense_index(vectors: np.ndarray):
@@ -170,6 +174,8 @@ def write_build(index_dir: Path, manifest: dict, contents: BuildContents) -> Pat
             (row, chunk.chunk_id, ordinal, chunk.char_start, chunk.char_end, chunk.text, first, last,
              int(chunk.boilerplate), chunk.n_tokens, chunk.content_hash)
             for row, (ordinal, chunk, first, last) in enumerate(contents.chunks)])
+        db.executemany("INSERT INTO entities VALUES (?,?)", [
+            (ordinal, json.dumps([e.to_json() for e in found])) for ordinal, found in contents.entities.items()])
         db.commit()
         db.close()
         np.save(staging / "chunk_vectors.npy", contents.chunk_vectors.astype(np.float32), allow_pickle=False)
@@ -366,6 +372,11 @@ class IndexReader:
             rest[6] = bool(rest[6])
             out.setdefault(ordinal, []).append(tuple(rest))
         return out
+
+    def entities(self, ordinal: int) -> list[Entity]:
+        """The typed spans (people, organisations, dates, ...) found in a letter at index time."""
+        row = self._db().execute("SELECT spans FROM entities WHERE doc_ordinal = ?", (ordinal,)).fetchone()
+        return [Entity.from_json(r) for r in json.loads(row[0])] if row else []
 
     def sentence_hashes(self) -> dict[str, int]:
         return {h: row for row, h in self._db().execute("SELECT row, embed_hash FROM sentences")}

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from eval.metrics import (aggregate, containment, exact_match, is_relevant, ndcg_at, normalise, percentile,
-                          recall_at, reciprocal_rank, relevances, score_response, span_iou, token_f1,
-                          verbatim_failures)
+from eval.metrics import (aggregate, auroc, containment, ece, exact_match, is_relevant, metadata_match, ndcg_at,
+                          normalise, percentile, recall_at, reciprocal_rank, relevances, reliability, score_response,
+                          span_iou, tight_correct, token_f1, verbatim_failures)
 
 LETTER = "Dear Home Secretary,\nThe grant is up to £6k. It started on 4<sup>th</sup> May 2020.\n"
 
@@ -110,7 +110,7 @@ def test_verbatim_check_catches_a_wrong_offset():
 QUESTION = {"id": "q1", "question": "How big is the grant?", "category": "amount", "split": "dev",
             "answerable": True, "answers": ["£6k"], "source": "l.txt",
             "char_start": LETTER.index("The grant"), "char_end": LETTER.index("£6k.") + 4}
-UNANSWERABLE = {"id": "q2", "question": "Who won the cup?", "category": "unanswerable", "split": "test",
+UNANSWERABLE = {"id": "q2", "question": "Who won the cup?", "category": "organisation", "split": "test",
                 "answerable": False, "answers": [], "source": None, "char_start": None, "char_end": None}
 ABSTAIN = {"answer": None, "abstained": True, "confidence": 0.1, "citations": [],
            "passages": [{"source": "l.txt", "char_start": 0, "char_end": 20, "text": LETTER[:20]}]}
@@ -146,10 +146,11 @@ def test_abstention_precision_recall_and_false_abstentions():
     assert m["false_abstention"] == pytest.approx(1 / 4)
     assert m["abstention_accuracy"] == pytest.approx(5 / 7)
     assert m["containment"] == pytest.approx(3 / 4)          # the abstention scores 0
-    assert m["letter_acc"] == 1.0                            # over the 3 answered
+    assert m["letter_accuracy"] == 1.0                       # over the 3 answered
     assert m["verbatim"] == 1.0
     assert m["p50_ms"] == 40.0 and m["p95_ms"] == pytest.approx(67.0)
-    assert m["by_category"]["unanswerable"]["abstained"] == pytest.approx(2 / 3)
+    assert m["abstention_f1"] == pytest.approx(2 / 3)
+    assert m["by_category"]["organisation"]["abstention_recall"] == pytest.approx(2 / 3)
     assert m["by_category"]["amount"]["n"] == 4
     assert set(m["by_split"]) == {"dev", "test"}
 
@@ -167,3 +168,77 @@ def test_percentile_interpolates():
     assert percentile([5], 95) == 5
     assert percentile([], 50) is None
     assert percentile(list(range(101)), 95) == 95
+
+
+def test_normalisation_drops_articles_as_squad_does():
+    assert normalise("The Safer Communities Fund") == "safer communities fund"
+    assert exact_match("the SCF", ["SCF"]) == 1.0
+    assert normalise("Theatre and an anthem") == "theatre and anthem"  # whole words only
+
+
+def test_tight_correct_wants_the_gold_in_a_short_answer():
+    assert tight_correct("up to £6k", ["£6k"]) == 1.0
+    # a one-word gold allows max(2 x 1 + 4, 12) = 12 words
+    twelve = "The grant offered by the fund to every small group is £6k"
+    assert len(twelve.split()) == 12 and tight_correct(twelve, ["£6k"]) == 1.0
+    assert tight_correct(twelve + " today", ["£6k"]) == 0.0  # 13 words: contained, not tight
+    assert containment(twelve + " today", ["£6k"]) == 1.0
+    long_gold = " ".join(f"w{i}" for i in range(10))  # 10 words: up to 24
+    assert tight_correct("x " * 14 + long_gold, [long_gold]) == 1.0
+    assert tight_correct("x " * 15 + long_gold, [long_gold]) == 0.0
+    # the limit is per gold: the short variant does not lend its length to the long one
+    assert tight_correct("a b c d e f g h i j k l m n £6k", ["£6k", "nothing like it at all here"]) == 0.0
+    assert tight_correct(None, ["£6k"]) == 0.0 and tight_correct("£6k", []) == 0.0
+
+
+def test_auroc_counts_ties_as_half_and_needs_both_classes():
+    assert auroc([0.9, 0.8, 0.2, 0.1], [True, True, False, False]) == 1.0
+    assert auroc([0.1, 0.2, 0.8, 0.9], [True, True, False, False]) == 0.0
+    assert auroc([0.5, 0.5, 0.5], [True, False, False]) == 0.5
+    assert auroc([0.9, 0.4, 0.6, 0.1], [True, True, False, False]) == 0.75
+    assert auroc([0.3, 0.4], [True, True]) is None
+
+
+def test_ece_and_the_reliability_bins():
+    assert ece([1.0, 1.0, 0.0, 0.0], [True, True, False, False]) == 0.0
+    assert ece([0.9, 0.9], [False, False]) == pytest.approx(0.9)
+    # bin 0.7-0.8: mean confidence 0.75, accuracy 0.5 -> 0.25, weight 2/4; bin 0.1-0.2: 0.15 vs 0 -> weight 2/4
+    assert ece([0.7, 0.8 - 1e-9, 0.1, 0.2 - 1e-9], [True, False, False, False]) == pytest.approx(0.2)
+    bins = reliability([0.05, 1.0], [False, True])
+    assert len(bins) == 10 and bins[0]["n"] == 1 and bins[9]["n"] == 1 and bins[9]["accuracy"] == 1.0
+    assert ece([], []) is None
+
+
+def test_confidently_wrong_and_auroc_in_the_aggregate():
+    texts = {"l.txt": LETTER}.__getitem__
+    right = response(QUESTION["char_start"], QUESTION["char_end"])
+
+    def said(conf, answer=None):
+        return {**right, "confidence": conf, **({"answer": answer} if answer else {})}
+    records = [
+        score_response({**QUESTION, "id": "a"}, said(0.95), texts),               # right, sure
+        score_response({**QUESTION, "id": "b"}, said(0.9, "Dear"), texts),        # wrong, sure
+        score_response({**UNANSWERABLE, "id": "c"}, said(0.85), texts),           # answered unanswerable, sure
+        score_response({**QUESTION, "id": "d"}, said(0.5, "Dear"), texts),        # wrong, unsure
+        score_response({**UNANSWERABLE, "id": "e"}, {**ABSTAIN, "confidence": 0.3}, texts),
+    ]
+    m = aggregate(records)
+    assert m["confidently_wrong"] == pytest.approx(2 / 4)  # 4 answers given, 2 wrong with >= 0.8
+    assert m["tight_correct"] == pytest.approx(1 / 3)
+    assert m["auroc"] == 1.0  # the one right answer has the highest confidence
+    assert m["ece"] is not None and m["reliability"][9]["n"] == 2
+
+
+def test_metadata_match_is_normalised_and_strict_about_nulls():
+    assert metadata_match("sender", "Amara Okafor", ["Cllr Dr Amara Okafor OBE"]) == 1.0
+    assert metadata_match("sender", "Cllr Dr Amara Okafor OBE", ["Amara Okafor"]) == 1.0
+    assert metadata_match("sender", "Okafor", ["Cllr Dr Amara Okafor OBE"]) == 0.0
+    assert metadata_match("role", "police and crime commissioner for northshire.",
+                          ["Police and Crime Commissioner for Northshire"]) == 1.0
+    assert metadata_match("subject", "Re: PEEL inspection", ["PEEL inspection"]) == 1.0
+    assert metadata_match("reference", None, None) == 1.0
+    assert metadata_match("reference", "NPCC/22/114", None) == 0.0
+    assert metadata_match("reference", None, ["NPCC/22/114"]) == 0.0
+    assert metadata_match("reference", "NPCC 22 114", ["NPCC/22/114"]) == 1.0
+    assert metadata_match("date", "2021-10-12", "2021-10-12") == 1.0
+    assert metadata_match("date", "2021-12-10", "2021-10-12") == 0.0

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,8 @@ from eval.questions import CATEGORIES, Question, load_questions, parse_question,
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "eval" / "questions.jsonl"
-CORPUS = ROOT / "corpus" if (ROOT / "corpus").is_dir() else Path("/work/shared/corpus")
+CORPUS = ROOT / "eval" / "letters"
+SHIPPED_LETTERS = {"gmca-2020-05-04-prevent-response.txt", "west-yorkshire-pcc-2020-06-19-prevent-response.txt"}
 
 LETTER = "Dear Home Secretary,\nThe grant is up to £6k. It started in August 2019.\n"
 
@@ -40,8 +40,8 @@ def record(**overrides) -> dict:
 
 
 def unanswerable(**overrides) -> dict:
-    rec = record(id="q900", question="Who won the cup?", category="unanswerable", answerable=False,
-                 answers=[], source=None, char_start=None, char_end=None, split="test")
+    rec = record(id="q900", question="How much did the grant scheme cost?", category="amount", answerable=False,
+                 answers=[], source="letter.txt", char_start=None, char_end=None, split="test")
     rec.update(overrides)
     return rec
 
@@ -67,46 +67,25 @@ def problems_for(records: list[dict], corpus: Path) -> list[str]:
 # --- the shipped benchmark ---------------------------------------------------------
 
 
-def test_shipped_file_validates_against_shipped_corpus():
+def test_shipped_file_keeps_the_original_questions_and_adds_many_letters():
     questions = load_questions(SHIPPED)
-    assert validate_questions(questions, CORPUS) == []
-
-
-def test_shipped_file_is_large_and_covers_every_category():
-    questions = load_questions(SHIPPED)
-    cats = Counter(q.category for q in questions)
-    assert len(questions) >= 80
-    assert cats["unanswerable"] >= 15
-    assert set(cats) == set(CATEGORIES)
-
-
-def test_shipped_file_has_both_splits_for_answerable_and_unanswerable():
-    questions = load_questions(SHIPPED)
-    for answerable in (True, False):
-        splits = Counter(q.split for q in questions if q.answerable is answerable)
-        assert splits["dev"] > 0 and splits["test"] > 0
-        assert abs(splits["dev"] - splits["test"]) <= 2
-
-
-def test_shipped_answers_are_verbatim_text_of_the_gold_span():
-    questions = load_questions(SHIPPED)
-    for q in questions:
-        if q.answerable:
-            text = (CORPUS / q.source).read_text(encoding="utf-8-sig")
-            gold = text[q.char_start:q.char_end]
-            assert 1 <= len(q.answers) <= 3, q.id
-            assert all(a in gold for a in q.answers), q.id
-            assert "*" not in "".join(q.answers), q.id  # markdown emphasis is not part of an answer
-
-
-def test_shipped_questions_use_both_letters_and_unique_wording():
-    questions = load_questions(SHIPPED)
-    assert {q.source for q in questions if q.answerable} == {
-        "gmca-2020-05-04-prevent-response.txt",
-        "west-yorkshire-pcc-2020-06-19-prevent-response.txt",
-    }
+    original = [q for q in questions if q.id[1:].isdigit()]
+    assert len(original) == 140 and all(q.split == "dev" for q in original)
+    assert {q.source for q in original if q.answerable} == SHIPPED_LETTERS
+    assert {q.category for q in questions} <= set(CATEGORIES)
+    letters = {q.source for q in questions if q.source}
+    if len(letters) > 2:  # the benchmark letters are in: at least 500 questions, 25% unanswerable
+        assert len(questions) >= 500 and len(letters) >= 40
+        assert sum(not q.answerable for q in questions) >= 0.25 * len(questions)
     wording = [q.question.strip().lower() for q in questions]
-    assert len(set(wording)) == len(wording)
+    assert len(set(wording)) >= 0.99 * len(wording)
+
+
+def test_original_unanswerable_questions_now_say_what_they_ask_for():
+    original = [q for q in load_questions(SHIPPED) if q.id[1:].isdigit() and not q.answerable]
+    assert len(original) == 29
+    assert all(q.category in CATEGORIES and q.char_start is None for q in original)
+    assert {q.source for q in original} == SHIPPED_LETTERS | {None}
 
 
 # --- the validator -------------------------------------------------------------------
@@ -143,9 +122,9 @@ def test_duplicate_ids_are_reported(corpus: Path):
 
 
 def test_unknown_category_and_bad_split_are_reported(corpus: Path):
-    problems = problems_for([record(category="trivia", split="train")], corpus)
+    problems = problems_for([record(category="trivia", split="holdout")], corpus)
     assert any("unknown category 'trivia'" in p for p in problems)
-    assert any("bad split 'train'" in p for p in problems)
+    assert any("bad split 'holdout'" in p for p in problems)
 
 
 def test_missing_source_file_is_reported(corpus: Path):
@@ -164,17 +143,17 @@ def test_answerable_without_answers_source_or_span_is_reported(corpus: Path):
 
 def test_unanswerable_with_answers_or_span_is_reported(corpus: Path):
     problems = problems_for(
-        [unanswerable(id="a", answers=["£6k"]), unanswerable(id="b", source="letter.txt", char_start=0, char_end=5)],
+        [unanswerable(id="a", answers=["£6k"]), unanswerable(id="b", char_start=0, char_end=5),
+         unanswerable(id="c", source="other.txt")],
         corpus,
     )
     assert any(p.startswith("a:") and "has answers" in p for p in problems)
-    assert any(p.startswith("b:") and "source or span" in p for p in problems)
+    assert any(p.startswith("b:") and "has a span" in p for p in problems)
+    assert any(p.startswith("c:") and "not found" in p for p in problems)
 
 
-def test_answerable_flag_must_agree_with_category(corpus: Path):
-    problems = problems_for([unanswerable(answerable=True, answers=["£6k"], source="letter.txt",
-                                          char_start=0, char_end=len(LETTER))], corpus)
-    assert any("does not match answerable" in p for p in problems)
+def test_unanswerable_question_may_name_its_letter_or_none(corpus: Path):
+    assert problems_for([unanswerable(id="a"), unanswerable(id="b", source=None)], corpus) == []
 
 
 def test_custom_text_reader_is_used_for_other_formats(tmp_path: Path):
@@ -233,7 +212,7 @@ def test_check_exits_0_and_prints_summary_for_valid_file(tmp_path: Path, corpus:
     path = write_jsonl(tmp_path / "q.jsonl", [record(), unanswerable()])
     assert main(["check", str(path), "--corpus", str(corpus)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == ["check: 2 questions (1 answerable, 1 unanswerable; dev 1, test 1): OK"]
+    assert out == ["check: 2 questions (1 answerable, 1 unanswerable; train 0, dev 1, test 1): OK"]
 
 
 def test_check_exits_1_and_lists_each_problem(tmp_path: Path, corpus: Path, capsys):
@@ -258,17 +237,6 @@ def test_check_exits_2_without_traceback_for_missing_file(tmp_path: Path, corpus
     assert len(captured.err.strip().splitlines()) == 1 and "missing.jsonl" in captured.err
 
 
-def test_check_reads_corpus_from_environment(tmp_path: Path, corpus: Path, monkeypatch):
-    path = write_jsonl(tmp_path / "q.jsonl", [record()])
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)  # no ./corpus here: only the environment can point at the letters
-    monkeypatch.setenv("LETTERS_QA_CORPUS", str(corpus))
-    assert main(["check", str(path)]) == 0
-    monkeypatch.setenv("LETTERS_QA_CORPUS", str(elsewhere))  # exists, but has no letter.txt
-    assert main(["check", str(path)]) == 1
-
-
 def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("LETTERS_QA_CORPUS", None)
@@ -276,8 +244,8 @@ def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_python_m_eval_check_on_shipped_file_exits_0():
-    result = _run_cli("check", "eval/questions.jsonl", "--corpus", str(CORPUS), cwd=ROOT)
+def test_python_m_eval_check_on_the_benchmark_exits_0():
+    result = _run_cli("check", cwd=ROOT)  # letters, catalogue, questions and splits
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].endswith(": OK")
 
