@@ -115,7 +115,7 @@ def test_loading_with_another_model_says_how_to_rebuild(shipped_settings):
 
 def test_manifest_records_what_a_loader_checks(shipped_settings):
     manifest = IndexReader.open(shipped_settings.index_dir).manifest
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["chunker"]["chunk_tokens"] == shipped_settings.chunk_tokens
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
     assert manifest["counts"]["documents"] == 2
