@@ -178,12 +178,15 @@ def make_hnsw(vectors: np.ndarray):
 
 
 BUILD_HOOKS: dict[str, Callable[[Path], None]] = {}  # test hooks: stage -> fn(build folder)
+PAUSE_VARIABLE = "LETTERS_QA_TEST_PAUSE_AT"  # a stage name: a build process stops there (for kill tests)
 
 
 def _hook(stage: str, path: Path) -> None:
     hook = BUILD_HOOKS.get(stage)
     if hook is not None:
         hook(path)
+    if os.environ.get(PAUSE_VARIABLE) == stage:
+        time.sleep(3600)
 
 
 def write_build(index_dir: Path, manifest: dict, contents: BuildContents) -> Path:
@@ -328,9 +331,9 @@ class IndexReader:
         self._users = 0
         self._retired = False
         self._use_lock = threading.Lock()
-        rows = self._db().execute(
+        rows = self._part("table.sqlite", lambda _path: self._db().execute(
             "SELECT ordinal, doc_id, source, format, sha256, metadata, pages, warnings, length(text) "
-            "FROM documents ORDER BY ordinal").fetchall()
+            "FROM documents ORDER BY ordinal").fetchall())
         self.documents: list[DocumentRecord] = [
             DocumentRecord(o, d, s, f, h, LetterMetadata.from_json(json.loads(m)),
                            tuple(tuple(p) for p in json.loads(pg)), tuple(json.loads(w)), n)
@@ -463,10 +466,15 @@ class IndexReader:
 
     @property
     def bm25(self):
-        def load(path: Path):
+        def load():
             import bm25s
-            return bm25s.BM25.load(str(path), allow_pickle=False, show_progress=False)
-        return self._lazy("_bm25", lambda: self._part("bm25", load))
+            try:
+                return bm25s.BM25.load(str(self.build / "bm25"), allow_pickle=False, show_progress=False)
+            except Exception:
+                for path in sorted((self.build / "bm25").iterdir()):  # name the file at fault
+                    self._part(path.relative_to(self.build).as_posix(), _parse_bm25_file)
+                raise
+        return self._lazy("_bm25", lambda: self._part("bm25", lambda _path: load()))
 
     @property
     def chunk_vectors(self) -> np.ndarray:
@@ -586,6 +594,13 @@ def _lease_current(index_dir: Path) -> tuple[Path | None, Lease | None]:
                 return build, None
         time.sleep(0.0005)
     raise IndexUnavailable(f"the index at {index_dir} kept changing while it was being opened; try again")
+
+
+def _parse_bm25_file(path: Path) -> None:
+    if path.suffix == ".npy":
+        np.load(path, mmap_mode="r", allow_pickle=False)
+    elif path.suffix == ".json":
+        json.loads(path.read_text(encoding="utf-8"))
 
 
 def _reason(exc: BaseException) -> str:
