@@ -76,6 +76,7 @@ class Assistant:
         self._encode_lock = threading.Lock()
         self._reopen_lock = threading.Lock()
         self._latest: Assistant | None = None  # the assistant over a newer build, once the index changed
+        self._follows = True  # False for a view held on one build (pinned())
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> "Assistant":
@@ -111,7 +112,7 @@ class Assistant:
         the new build (opened once, then shared by later calls). If the new build cannot be opened, the
         build already open keeps answering."""
         latest = self._latest or self
-        if latest.reader.is_current():
+        if not self._follows or latest.reader.is_current():
             return latest
         with self._reopen_lock:
             latest = self._latest or self
@@ -134,8 +135,21 @@ class Assistant:
             return fresh
 
     @contextmanager
+    def pinned(self):
+        """An assistant held on the current build for several calls (e.g. answers and the source
+        viewer of one page from the same build); the build stays on disk until the block ends."""
+        with self._pinned() as live:
+            view = Assistant.__new__(Assistant)
+            view.__dict__.update(live.__dict__)
+            view._follows = False
+            yield view
+
+    @contextmanager
     def _pinned(self):
         """The assistant over the current build, its build kept on disk for the duration of the call."""
+        if not self._follows:  # a pinned() view: the block that made it holds the build
+            yield self
+            return
         for _ in range(100):
             live = self.current()
             if live.reader.pin():
