@@ -38,9 +38,19 @@ any damage, rewrites the build instead of reporting "up to date", re-using the s
 intact (index/integrity.py).
 
 Format 2 (this one) added the lease file and the integrity record; older builds are refused with the
-command that rebuilds them. Segments (issue 12: a letter added as a small segment with its own vectors,
-FAISS and BM25 postings, corpus-wide BM25 statistics at query time, merged by `index optimize`) are not
-part of this format.
+command that rebuilds them.
+
+Not built yet -- segments (issue 12), planned as format 3 on top of the same lock and leases:
+    INDEX_DIR/segments/seg-<stamp>/   immutable: table.sqlite, chunk/sentence vectors, dense.faiss,
+                                      postings (vocab.json, term-frequency CSC .npy, doc_len.npy)
+    build-<stamp>/manifest.json       the ordered segment list and, per segment, its deleted letters
+An added letter becomes a new segment and a removed one a tombstone, so a build writes one small
+segment plus a manifest. Dense scores are exact inner products, so per-segment top-k merge exactly;
+BM25 is scored from raw term frequencies with N, average length and document frequencies summed over
+the live letters of all segments at query time, so scores do not depend on the segmentation. Global
+rows are segment offset + local row. Builds share segments: clean-up deletes a segment only when no
+current or leased build lists it. `index optimize` (and any build that would leave more than a set
+number of segments) merges them into one.
 """
 from __future__ import annotations
 
@@ -252,6 +262,7 @@ def collect_garbage(index_dir: Path) -> list[str]:
     if not index_dir.is_dir():
         return []
     current = _current_name(index_dir)
+    current_ok = current is not None and (index_dir / current).is_dir()  # else keep every build: one may be the live one
     removed = []
     for child in sorted(index_dir.iterdir()):
         name = child.name
@@ -259,7 +270,7 @@ def collect_garbage(index_dir: Path) -> list[str]:
             shutil.rmtree(child, ignore_errors=True)
         elif name.startswith(".CURRENT.") and child.is_file():
             child.unlink(missing_ok=True)
-        elif name.startswith("build-") and name != current and child.is_dir():
+        elif name.startswith("build-") and current_ok and name != current and child.is_dir():
             with exclusive_lease(child) as free:
                 if not free:
                     continue
@@ -406,15 +417,21 @@ class IndexReader:
     def unpin(self) -> None:
         with self._use_lock:
             self._users -= 1
-            if self._retired and self._users == 0 and self._lease is not None:
-                self._lease.release()
+            if self._retired and self._users == 0:
+                self._let_go()
 
     def retire(self) -> None:
-        """No new calls will use this build: its lease goes once the calls still using it finish."""
+        """No new calls will use this build: its lease (and the memory of its search structures) goes
+        once the calls still using it finish."""
         with self._use_lock:
             self._retired = True
-            if self._users == 0 and self._lease is not None:
-                self._lease.release()
+            if self._users == 0:
+                self._let_go()
+
+    def _let_go(self) -> None:
+        if self._lease is not None:
+            self._lease.release()
+        self._dense = self._bm25 = self._chunk_vectors = self._sentence_vectors = None
 
     # --- lazily loaded parts -------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:

@@ -66,3 +66,14 @@ def test_a_builder_killed_while_writing_leaves_nothing_the_next_build_keeps(town
 
     build_index(town_index)
     assert build_folders(town_index) == [current_build(town_index.index_dir).name]
+
+
+def test_without_a_readable_current_pointer_no_build_is_deleted(town_index):
+    from index.store import collect_garbage
+
+    live = current_build(town_index.index_dir)
+    (town_index.index_dir / "CURRENT").unlink()
+    plant_leftovers(town_index.index_dir)
+    collect_garbage(town_index.index_dir)
+    assert live.is_dir() and (town_index.index_dir / "build-20200101T000000000002Z").is_dir()
+    assert not list(town_index.index_dir.glob(".staging-*"))
