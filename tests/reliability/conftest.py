@@ -1,6 +1,7 @@
 """Small indexes made per test (the damage and concurrency cases change them), on the real model."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -26,16 +27,27 @@ def run_module(module: str, *args, env=None, timeout=300):
                           timeout=timeout, env=env)
 
 
-@pytest.fixture
-def town_index(tmp_path):
-    """Settings of a freshly built index over the two town letters (no wait for the build lock)."""
+@pytest.fixture(scope="session")
+def town_template(tmp_path_factory):
+    """The two town letters and their index, built once; tests change copies of it."""
     from index.building import build_index
     from index.settings import Settings
 
-    corpus = write_letters(tmp_path / "corpus", TOWN_LETTERS)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", build_wait_seconds=0)
+    root = tmp_path_factory.mktemp("town-template")
+    settings = Settings(corpus_dir=write_letters(root / "corpus", TOWN_LETTERS), index_dir=root / "index")
     build_index(settings)
     return settings
+
+
+@pytest.fixture
+def town_index(tmp_path, town_template):
+    """Settings of a private copy of the town index (no wait for the build lock). Copies keep file
+    times, so the copy is up to date and its integrity record holds."""
+    from index.settings import Settings
+
+    shutil.copytree(town_template.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(town_template.index_dir, tmp_path / "index")
+    return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", build_wait_seconds=0)
 
 
 def toggle_extra_letter(settings) -> None:
