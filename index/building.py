@@ -25,10 +25,9 @@ from .loading import CorpusFile, Unreadable, discover, file_sha256, load_documen
 from .metadata import extract_metadata
 from .records import Chunk, Document, Skipped, Span, sha256_text
 from .settings import Settings
-from . import integrity
 from .locking import build_lock
 from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, collect_garbage,
-                    current_build, read_manifest, write_build)
+                    current_build, inspect, read_manifest, write_build)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -114,8 +113,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
 
     current = {f.source: f for f in found.files}
     # a file rewritten since it was built (its mtime moved) is hashed; any damage forces a real build
-    damage = integrity.check(current_build(settings.index_dir), manifest.get("integrity"), "changed") \
-        if compatible else []
+    damage = inspect(current_build(settings.index_dir), manifest, "changed") if compatible else []
     report.repaired = [p.part for p in damage]
     if compatible and not damage and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))

@@ -390,9 +390,7 @@ class IndexReader:
             raise IndexUnavailable(
                 f"index at {index_dir} was built with model {manifest.get('model')!r} but the settings ask for "
                 f"{model!r}; rebuild it with: python -m index build --rebuild --index-dir {index_dir}")
-        problems = integrity.check(build, manifest.get("integrity"), depth)
-        if lease is None:
-            problems.append(integrity.Problem(LEASE_FILE, "missing"))
+        problems = inspect(build, manifest, depth)
         if problems and not damaged_ok:
             raise _damaged(index_dir, build, problems)
         try:
@@ -568,6 +566,14 @@ class IndexReader:
                 self._lease.release()
 
 
+def inspect(build: Path, manifest: dict, depth: integrity.Depth) -> list[integrity.Problem]:
+    """The damaged files of a build at the given depth, its lease file included."""
+    problems = integrity.check(build, manifest.get("integrity"), depth)
+    if not (build / LEASE_FILE).is_file():
+        problems.append(integrity.Problem(LEASE_FILE, "missing"))
+    return problems
+
+
 def verify(index_dir: Path) -> tuple[Path, int, list[integrity.Problem]]:
     """Hash every file of the current build against its integrity record (the build stays leased while
     it is read). Returns (build, files checked, problems); raises IndexUnavailable without an index."""
@@ -584,10 +590,7 @@ def verify(index_dir: Path) -> tuple[Path, int, list[integrity.Problem]]:
                 f"index at {index_dir} has format {manifest.get('format_version')}, this version reads "
                 f"{FORMAT_VERSION}; rebuild it with: python -m index build --rebuild --index-dir {index_dir}")
         record = manifest.get("integrity") or {}
-        problems = integrity.check(build, record, "full")
-        if lease is None:
-            problems.append(integrity.Problem(LEASE_FILE, "missing"))
-        return build, len(record), problems
+        return build, len(record), inspect(build, manifest, "full")
     finally:
         if lease is not None:
             lease.release()

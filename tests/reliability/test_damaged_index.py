@@ -108,3 +108,11 @@ def test_cli_names_the_damaged_file_and_verify_exits_1_then_0(town_index):
     assert checked.stdout.splitlines()[0].startswith("damaged ") and "sentence_vectors.npy" in checked.stdout
     build_index(town_index)
     assert run_module("index", "verify", "--index-dir", index_dir).returncode == 0
+
+
+def test_a_build_without_its_lease_file_is_refused_and_repaired(town_index, before):
+    build = current_build(town_index.index_dir)
+    (build / ".lease").unlink()
+    with pytest.raises(IndexUnavailable, match=r"\.lease missing.*python -m index build"):
+        answer_of(town_index)
+    assert_repaired(town_index, ".lease", before)
