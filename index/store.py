@@ -73,7 +73,14 @@ from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .records import Chunk, LetterMetadata, Span
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _bm25s():
+    """bm25s, quiet: it sets its own logger to DEBUG when imported, so every build printed a DEBUG line."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 FORMAT_VERSION = 2  # 2: lease file and integrity record in every build
 EXACT_SEARCH_LIMIT = 150_000  # chunks; above this an HNSW graph replaces exact search
@@ -202,9 +209,9 @@ def _hook(stage: str, path: Path) -> None:
 def write_build(index_dir: Path, manifest: dict, contents: BuildContents) -> Path:
     """Write a complete build into a new folder under index_dir and make it current (the caller holds
     the build lock: index.locking.build_lock)."""
-    import bm25s
     import faiss
 
+    bm25s = _bm25s()
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     staging = index_dir / f".staging-{stamp}-{os.getpid()}"
@@ -482,7 +489,7 @@ class IndexReader:
     @property
     def bm25(self):
         def load():
-            import bm25s
+            bm25s = _bm25s()
             try:
                 return bm25s.BM25.load(str(self.build / "bm25"), allow_pickle=False, show_progress=False)
             except Exception:
