@@ -325,6 +325,13 @@ def repair_hint(index_dir: Path) -> str:
     return f"repair it with: python -m index build --index-dir {index_dir}"
 
 
+def _check_format(index_dir: Path, manifest: dict) -> None:
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexUnavailable(
+            f"index at {index_dir} has format {manifest.get('format_version')}, this version reads "
+            f"{FORMAT_VERSION}; rebuild it with: python -m index build --rebuild --index-dir {index_dir}")
+
+
 def _damaged(index_dir: Path, build: Path, problems: Sequence[integrity.Problem]) -> IndexUnavailable:
     listed = "; ".join(f"{p.part} {p.reason}" for p in problems[:3]) + (
         f"; {len(problems) - 3} more" if len(problems) > 3 else "")
@@ -389,10 +396,7 @@ class IndexReader:
         manifest = _manifest_of(build)
         if manifest is None:
             raise _damaged(index_dir, build, [integrity.Problem("manifest.json", "missing or unreadable")])
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexUnavailable(
-                f"index at {index_dir} has format {manifest.get('format_version')}, this version reads "
-                f"{FORMAT_VERSION}; rebuild it with: python -m index build --rebuild --index-dir {index_dir}")
+        _check_format(index_dir, manifest)
         if model is not None and manifest.get("model") != model:
             raise IndexUnavailable(
                 f"index at {index_dir} was built with model {manifest.get('model')!r} but the settings ask for "
@@ -592,10 +596,7 @@ def verify(index_dir: Path) -> tuple[Path, int, list[integrity.Problem]]:
         manifest = _manifest_of(build)
         if manifest is None:
             return build, 1, [integrity.Problem("manifest.json", "missing or unreadable")]
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexUnavailable(
-                f"index at {index_dir} has format {manifest.get('format_version')}, this version reads "
-                f"{FORMAT_VERSION}; rebuild it with: python -m index build --rebuild --index-dir {index_dir}")
+        _check_format(index_dir, manifest)
         record = manifest.get("integrity") or {}
         return build, len(record), inspect(build, manifest, "full")
     finally:

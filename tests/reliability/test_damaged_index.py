@@ -116,3 +116,16 @@ def test_a_build_without_its_lease_file_is_refused_and_repaired(town_index, befo
     with pytest.raises(IndexUnavailable, match=r"\.lease missing.*python -m index build"):
         answer_of(town_index)
     assert_repaired(town_index, ".lease", before)
+
+
+def test_an_index_of_the_previous_format_is_refused_with_the_rebuild_command(town_index):
+    import json
+
+    manifest_path = current_build(town_index.index_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    for attempt in (lambda: answer_of(town_index), lambda: verify(town_index.index_dir)):
+        with pytest.raises(IndexUnavailable, match=r"has format 1, this version reads 2; rebuild it with: "
+                                                   r"python -m index build --rebuild"):
+            attempt()
