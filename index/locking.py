@@ -99,10 +99,10 @@ class Lease:
     def held(self) -> bool:
         return self._fd is not None
 
-    def release(self) -> None:
+    def release(self, _close=os.close) -> None:  # bound early: __del__ may run at interpreter exit
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
+            _close(fd)
 
     def __del__(self):
         self.release()
