@@ -1,4 +1,4 @@
-"""python -m index build | info | text  (see CONTRACT.md)."""
+"""python -m index build | info | text | verify  (see CONTRACT.md)."""
 from __future__ import annotations
 
 import argparse
@@ -72,6 +72,20 @@ def cmd_text(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .store import repair_hint, verify
+
+    index_dir = _settings(args).index_dir
+    build, checked, problems = verify(index_dir)
+    for problem in problems:
+        print(problem.line(build))
+    if problems:
+        print(f"index {index_dir} is damaged ({len(problems)} of {checked} files); {repair_hint(index_dir)}")
+        return 1
+    print(f"index {index_dir}: {checked} files of {build.name} match their sha256")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m index", description="Build and inspect the Letters QA index.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +103,10 @@ def main(argv=None) -> int:
     text.add_argument("source", help="source path (relative to the corpus) or doc_id")
     text.add_argument("--index-dir")
     text.set_defaults(func=cmd_text)
+    verify = sub.add_parser("verify", help="check every file of the index against the sha256 recorded at build time "
+                                           "(exit 1 with one line per damaged file)")
+    verify.add_argument("--index-dir")
+    verify.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from .embedding import ModelUnavailable

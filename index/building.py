@@ -26,7 +26,9 @@ from .entities import extract_entities
 from .metadata import extract_metadata
 from .records import Chunk, Document, Skipped, Span, sha256_text
 from .settings import Settings
-from .store import FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, read_manifest, write_build
+from .locking import build_lock
+from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, collect_garbage,
+                    current_build, inspect, read_manifest, write_build)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -49,17 +51,19 @@ class BuildReport:
     embedded: int = 0
     reused_vectors: int = 0
     noop: bool = False
+    repaired: list[str] = field(default_factory=list)  # damaged parts of the previous build, rewritten
     seconds: float = 0.0
     index_path: str = ""
 
     def summary(self) -> str:
+        repaired = f"; repaired damaged {', '.join(self.repaired)}" if self.repaired else ""
         if self.noop:
             return (f"index up to date: {self.documents} documents, {self.chunks} chunks "
                     f"({len(self.skipped)} skipped, {self.ignored} ignored) in {self.seconds:.2f}s")
         return (f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences "
                 f"(+{len(self.added)} added, ~{len(self.changed)} changed, -{len(self.removed)} removed; "
                 f"{self.embedded} texts embedded, {self.reused_vectors} reused; {len(self.skipped)} skipped, "
-                f"{self.ignored} ignored) in {self.seconds:.1f}s")
+                f"{self.ignored} ignored){repaired} in {self.seconds:.1f}s")
 
 
 def _signature(settings: Settings) -> dict:
@@ -81,10 +85,21 @@ def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str
 
 def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
                 show_progress: bool = False) -> BuildReport:
-    """Bring the index at settings.index_dir up to date with settings.corpus_dir.
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir, as the only builder
+    of that index (waiting settings.build_wait_seconds for another one, else raising BuildLocked), and
+    clear what earlier builds left behind, whatever happens.
 
     Raises NothingToIndex when no document can be indexed (the previous index is left as it was).
     """
+    index_dir = Path(settings.index_dir)
+    with build_lock(index_dir, settings.build_wait_seconds):
+        try:
+            return _build_locked(settings, rebuild, progress, show_progress)
+        finally:
+            collect_garbage(index_dir)
+
+
+def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     found = discover(settings.corpus_dir, settings.max_file_bytes)
@@ -98,7 +113,10 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
     hashes = _file_hashes(found.files, {**prev_files, **prev_skipped})
 
     current = {f.source: f for f in found.files}
-    if compatible and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
+    # a file rewritten since it was built (its mtime moved) is hashed; any damage forces a real build
+    damage = inspect(current_build(settings.index_dir), manifest, "changed") if compatible else []
+    report.repaired = [p.part for p in damage]
+    if compatible and not damage and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report.documents = manifest["counts"]["documents"]
         report.chunks = manifest["counts"]["chunks"]
@@ -111,9 +129,12 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
     previous = None
     if manifest is not None and manifest.get("model") == settings.model:
         try:
-            previous = IndexReader.open(settings.index_dir, settings.model)
+            previous = IndexReader.open(settings.index_dir, settings.model, depth="changed", damaged_ok=True)
         except IndexUnavailable as exc:
             log.warning("previous index not reusable: %s", exc)
+        if previous is not None and "table.sqlite" in previous.damage:  # texts and vector keys both lost
+            previous.close()
+            previous = None
 
     documents: list[Document] = []
     unreadable: dict[str, dict] = {}
@@ -263,14 +284,19 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
     where: dict[str, tuple[int, int]] = {}  # hash -> (source: 0 old chunks, 1 old sentences, 2 new; row)
     sources: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * 3
     if previous is not None:
-        sources[0], sources[1] = previous.chunk_vectors, previous.sentence_vectors
         wanted = set(chunk_hashes) | set(sentence_hashes)
-        for h, row in previous.chunk_hashes().items():
-            if h in wanted:
-                where[h] = (0, row)
-        for h, row in previous.sentence_hashes().items():
-            if h in wanted and h not in where:
-                where[h] = (1, row)
+        stored = _stored_vectors(previous, "chunk_vectors.npy")
+        if stored is not None:
+            sources[0] = stored
+            for h, row in previous.chunk_hashes().items():
+                if h in wanted:
+                    where[h] = (0, row)
+        stored = _stored_vectors(previous, "sentence_vectors.npy")
+        if stored is not None:
+            sources[1] = stored
+            for h, row in previous.sentence_hashes().items():
+                if h in wanted and h not in where:
+                    where[h] = (1, row)
     todo: dict[str, str] = {}
     for h, (_, chunk, _, _) in zip(chunk_hashes, contents.chunks):
         if h not in where and h not in todo:
@@ -311,6 +337,18 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
     contents.sentence_vectors = gather(sentence_hashes)
     reused = len(set(chunk_hashes) | set(sentence_hashes)) - len(todo)
     return len(todo), reused
+
+
+def _stored_vectors(previous: IndexReader, part: str) -> np.ndarray | None:
+    """The previous build's chunk or sentence vectors, or None when that file is damaged (its texts are
+    then embedded again)."""
+    if part in previous.damage:
+        return None
+    try:
+        return previous.chunk_vectors if part == "chunk_vectors.npy" else previous.sentence_vectors
+    except IndexUnavailable as exc:
+        log.warning("not re-using stored vectors: %s", exc)
+        return None
 
 
 def _versions() -> dict:

@@ -12,6 +12,7 @@ Environment variables (all optional):
   LETTERS_QA_THREADS       torch / FAISS threads (0 = library default)
   LETTERS_QA_K             passages returned per question          (default: 5)
   LETTERS_QA_FUSION        score | rrf                             (default: score)
+  LETTERS_QA_BUILD_WAIT    seconds a build waits for another build of the same index (default: 30)
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ _ENV = {
     "threads": ("LETTERS_QA_THREADS", int),
     "k": ("LETTERS_QA_K", int),
     "fusion": ("LETTERS_QA_FUSION", str),
+    "build_wait_seconds": ("LETTERS_QA_BUILD_WAIT", float),
 }
 
 
@@ -57,6 +59,9 @@ class Settings:
     max_file_mb: float = 20.0
     batch_size: int = 32
     threads: int = 0
+    # long enough for an app upload to queue behind an incremental build, short enough that a second
+    # full build started by mistake gives up with the holder's pid instead of hanging
+    build_wait_seconds: float = 30.0
     k: int = 5
     fusion: Literal["rrf", "score"] = "score"  # measured better than RRF on the benchmark (eval/README.md)
     rrf_k: int = 60
@@ -76,6 +81,8 @@ class Settings:
             raise ValueError(f"max_file_mb must be > 0, got {self.max_file_mb}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.build_wait_seconds < 0:
+            raise ValueError(f"build_wait_seconds must be >= 0, got {self.build_wait_seconds}")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.fusion not in ("rrf", "score"):

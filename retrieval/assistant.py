@@ -5,13 +5,16 @@
     answers = assistant.compare("Who attends Channel panels?")   # one per letter
 
 Safe to call from several threads at once: the index is read-only, SQLite connections are per
-thread, and the embedding model's tokenizer is guarded by a lock.
+thread, and the embedding model's tokenizer is guarded by a lock. An Assistant outlives rebuilds: a
+call that finds the index rebuilt opens the new build once (`current()`), and each call answers from
+one build, which stays on disk until the calls using it finish (index/store.py: leases).
 """
 from __future__ import annotations
 
 import logging
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +74,9 @@ class Assistant:
         self._definitions: dict[int, dict[str, tuple[int, int]]] = {}  # acronyms each letter defines
         self.weights = weights
         self._encode_lock = threading.Lock()
+        self._reopen_lock = threading.Lock()
+        self._latest: Assistant | None = None  # the assistant over a newer build, once the index changed
+        self._follows = True  # False for a view held on one build (pinned())
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> "Assistant":
@@ -78,13 +84,22 @@ class Assistant:
         settings = settings or Settings.from_env()
         if index_dir is not None:
             settings = settings.replace(index_dir=index_dir)
+        from .calibration import load_weights
+
         reader = IndexReader.open(settings.index_dir, settings.model)
+        try:
+            return cls._over(reader, settings, None, load_weights())
+        except BaseException:
+            reader.close()
+            raise
+
+    @classmethod
+    def _over(cls, reader: IndexReader, settings: Settings, embedder: Embedder | None,
+              weights: dict | None) -> "Assistant":
         if reader.manifest.get("tokenizer_version") != TOKENIZER_VERSION:
             raise IndexUnavailable(f"index at {settings.index_dir} was built by an older version of Letters QA; "
                                    f"update it with: python -m index build --index-dir {settings.index_dir}")
-        from .calibration import load_weights
-
-        assistant = cls(reader, settings, weights=load_weights())
+        assistant = cls(reader, settings, embedder, weights)
         dim = assistant.embedder.dimension
         if dim != reader.manifest.get("dimension"):
             raise IndexUnavailable(f"index has dimension {reader.manifest.get('dimension')} but the model gives {dim}; "
@@ -92,12 +107,67 @@ class Assistant:
         reader.dense, reader.bm25  # load both search structures now, not on the first question
         return assistant
 
+    def current(self) -> "Assistant":
+        """This assistant while its build is the index's current one; after a rebuild, an assistant over
+        the new build (opened once, then shared by later calls). If the new build cannot be opened, the
+        build already open keeps answering."""
+        latest = self._latest or self
+        if not self._follows or latest.reader.is_current():
+            return latest
+        with self._reopen_lock:
+            latest = self._latest or self
+            if latest.reader.is_current():
+                return latest
+            try:
+                reader = IndexReader.open(self.settings.index_dir, self.settings.model)
+            except IndexUnavailable as exc:
+                log.warning("still answering from %s: %s", latest.reader.build.name, exc)
+                return latest
+            try:
+                fresh = Assistant._over(reader, self.settings, self.embedder, self.weights)
+            except IndexUnavailable as exc:
+                reader.close()
+                log.warning("still answering from %s: %s", latest.reader.build.name, exc)
+                return latest
+            fresh._encode_lock = self._encode_lock  # one embedder, one lock
+            self._latest = fresh
+            latest.reader.retire()  # its build can go once the calls still using it finish
+            return fresh
+
+    @contextmanager
+    def pinned(self):
+        """An assistant held on the current build for several calls (e.g. answers and the source
+        viewer of one page from the same build); the build stays on disk until the block ends."""
+        with self._pinned() as live:
+            view = Assistant.__new__(Assistant)
+            view.__dict__.update(live.__dict__)
+            view._follows = False
+            yield view
+
+    @contextmanager
+    def _pinned(self):
+        """The assistant over the current build, its build kept on disk for the duration of the call."""
+        if not self._follows:  # a pinned() view: the block that made it holds the build
+            yield self
+            return
+        for _ in range(100):
+            live = self.current()
+            if live.reader.pin():
+                try:
+                    yield live
+                finally:
+                    live.reader.unpin()
+                return
+        raise IndexUnavailable(f"the index at {self.settings.index_dir} kept changing; try again")
+
     def with_settings(self, **changes) -> "Assistant":
         """The same loaded index and model under other settings (for ablations and baselines)."""
         clone = Assistant.__new__(Assistant)
         clone.__dict__.update(self.__dict__)
         clone.settings = self.settings.replace(**changes)
         clone.searcher = HybridSearcher(self.reader, clone.settings)
+        clone._reopen_lock = threading.Lock()
+        clone._latest = None  # a clone reopens under its own settings
         return clone
 
     @property
@@ -119,12 +189,17 @@ class Assistant:
     # --- public API -----------------------------------------------------------------------------
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         text = check_question(question)
-        self._check_language(text)
-        return self._answer(text, self.embed(text), filters, k or self.settings.k, use_names=True)
+        with self._pinned() as live:
+            live._check_language(text)
+            return live._answer(text, live.embed(text), filters, k or live.settings.k, use_names=True)
 
     def compare(self, question: str, filters: Filters | None = None, max_letters: int = 25) -> list[Answer]:
         """One answer (or abstention) per letter, best answered first."""
         text = check_question(question)
+        with self._pinned() as live:
+            return live._compare(text, filters, max_letters)
+
+    def _compare(self, text: str, filters: Filters | None, max_letters: int) -> list[Answer]:
         self._check_language(text)
         vector = self.embed(text)
         letters = [d for d in self.documents if filters is None or filters.admits(d)]
