@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .chunking import get_encoding, make_chunks, split_sentences
 from .cleaning import strip_markup
-from .embedding import Embedder
+from .embedding import Embedder, embedder_identity
 from .lexical import TOKENIZER_VERSION, tokens
 from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
 from .metadata import extract_metadata
@@ -159,6 +159,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
     new_manifest = {
         **_signature(settings),
         "dimension": int(contents.chunk_vectors.shape[1]),
+        "embedder": embedder_identity(settings),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "versions": _versions(),
@@ -270,7 +271,7 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
     for h, (ordinal, span, _) in zip(sentence_hashes, contents.sentences):
         if h not in where and h not in todo:
             todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
-    embedder = Embedder(settings.model, settings.batch_size, settings.threads)
+    embedder = Embedder.for_settings(settings)
     if todo:
         stage_progress = (lambda done, total: progress("embedding", done, total)) if progress else None
         sources[2] = embedder.encode(list(todo.values()), progress=stage_progress, show_progress=show_progress)

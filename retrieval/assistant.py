@@ -63,7 +63,7 @@ class Assistant:
                  weights: dict | None = None):
         self.reader = reader
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
+        self.embedder = embedder or Embedder.for_settings(settings)
         self.searcher = HybridSearcher(reader, settings)
         self.names = NameIndex(reader.documents)
         self._sender_tokens = [set(tokens(d.metadata.sender or "")) for d in reader.documents]
