@@ -135,7 +135,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
             unreadable[source] = prev_skipped[source]
         else:
             try:
-                documents.append(load_document(file))
+                documents.append(load_document(file, settings))
             except Unreadable as exc:
                 report.skipped.append(Skipped(source, str(exc)))
                 unreadable[source] = {"sha256": sha, "size": file.size, "mtime_ns": file.mtime_ns, "reason": str(exc)}
@@ -201,7 +201,7 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
         metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem)
         records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
                                        doc.warnings, len(doc.text)), doc.text))
-        spans = split_sentences(doc.text)
+        spans = split_sentences(doc.text, settings.max_sentence_chars)
         first_row = len(sentences)
         for span in spans:
             sentences.append((ordinal, span, sha256_text(strip_markup(doc.text[span.start:span.end]))))

@@ -64,6 +64,14 @@ class Settings:
     chunk_overlap: int = 1
     max_file_mb: float = 20.0
     batch_size: int = 32
+    # hostile files: PDF/Word parsing runs in a worker under these limits; a .docx (a zip) is refused
+    # before parsing when its members would unpack past max_unpacked_mb or inflate more than
+    # max_zip_ratio times (real letters: 2-20x; zip bombs: 1000x+); a sentence is cut at max_sentence_chars
+    parse_seconds: float = 30.0
+    parse_memory_mb: float = 1024.0
+    max_unpacked_mb: float = 200.0
+    max_zip_ratio: float = 100.0
+    max_sentence_chars: int = 1000
     threads: int = 0
     k: int = 5
     fusion: Literal["rrf", "score"] = "score"  # measured better than RRF on the benchmark (eval/README.md)
@@ -84,6 +92,10 @@ class Settings:
             raise ValueError(f"chunk_overlap must be between 0 and 5 sentences, got {self.chunk_overlap}")
         if self.max_file_mb <= 0:
             raise ValueError(f"max_file_mb must be > 0, got {self.max_file_mb}")
+        if self.parse_seconds <= 0 or self.parse_memory_mb <= 0 or self.max_unpacked_mb <= 0 or self.max_zip_ratio <= 1:
+            raise ValueError("parse_seconds, parse_memory_mb and max_unpacked_mb must be > 0 and max_zip_ratio > 1")
+        if self.max_sentence_chars < 100:
+            raise ValueError(f"max_sentence_chars must be >= 100, got {self.max_sentence_chars}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.k < 1:

@@ -33,7 +33,7 @@ import numpy as np
 from .records import Chunk, LetterMetadata, Span
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+logging.getLogger("bm25s").addFilter(lambda record: record.levelno >= logging.WARNING)  # bm25s sets DEBUG on import
 
 FORMAT_VERSION = 1
 EXACT_SEARCH_LIMIT = 150_000  # chunks; above this an HNSW graph replaces exact search
