@@ -122,6 +122,8 @@ def load_onnx_encoder(name: str, precision: str = "fp32", threads: int = 0, cach
                 encoder = OnnxEncoder(path, onnx_model(path, precision, cache_dir, force=True), threads)
         except (NotOnnxCompatible, ExportFailed) as exc:
             raise ModelUnavailable(str(exc)) from None
+        except OSError as exc:  # e.g. a read-only cache folder
+            raise ModelUnavailable(f"cannot use the ONNX cache ({exc})") from None
         except ImportError as exc:
             raise ModelUnavailable(f"onnxruntime or tokenizers is not installed ({exc})") from None
         _loaded[key] = encoder

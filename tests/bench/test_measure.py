@@ -23,6 +23,7 @@ def results(tmp_path_factory):
     return out, doc
 
 
+@pytest.mark.slow
 def test_every_figure_is_reported_at_each_size(results):
     out, doc = results
     assert [r["size"] for r in doc["results"]] == [2, 20]
@@ -33,6 +34,7 @@ def test_every_figure_is_reported_at_each_size(results):
     assert (out / "table.txt").read_text().count("\n") > 20
 
 
+@pytest.mark.slow
 def test_noop_rebuild_embeds_nothing_and_adding_a_letter_embeds_only_its_text(results):
     _, doc = results
     for result in doc["results"]:
