@@ -743,8 +743,8 @@ def plot(results: list[dict], out_dir: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    results = sorted((r for r in results if "query" in r or "build" in r), key=lambda r: r["size"])
-    if not results:  # e.g. a TARGETS-only run: nothing to plot
+    results = sorted(results, key=lambda r: r["size"])
+    if not results:
         return []
     sizes = [r["size"] for r in results]
 
@@ -753,6 +753,8 @@ def plot(results: list[dict], out_dir: Path) -> list[Path]:
                 else float("nan") for r in results]
 
     paths = []
+    if not any("query" in r for r in results) or not any("build" in r for r in results):
+        return paths  # a partial run (e.g. --phases targets): the table says it all
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for section, key, label, scale in (("query", "ask_p50_ms", "ask p50 (warm)", 1), ("query", "ask_p95_ms", "ask p95 (warm)", 1),
                                        ("query", "encode_p50_ms", "encode_query p50", 1),
