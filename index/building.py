@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .chunking import get_encoding, make_chunks, split_sentences
 from .cleaning import strip_markup
-from .embedding import Embedder
+from .embedding import Embedder, embedder_identity
 from .lexical import TOKENIZER_VERSION, tokens
 from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
 from .entities import extract_entities
@@ -157,7 +157,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
             unreadable[source] = prev_skipped[source]
         else:
             try:
-                documents.append(load_document(file))
+                documents.append(load_document(file, settings))
             except Unreadable as exc:
                 report.skipped.append(Skipped(source, str(exc)))
                 unreadable[source] = {"sha256": sha, "size": file.size, "mtime_ns": file.mtime_ns, "reason": str(exc)}
@@ -181,6 +181,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     new_manifest = {
         **_signature(settings),
         "dimension": int(contents.chunk_vectors.shape[1]),
+        "embedder": embedder_identity(settings),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "versions": _versions(),
@@ -229,7 +230,7 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
         metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem, entities=entities[ordinal])
         records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
                                        doc.warnings, len(doc.text)), doc.text))
-        spans = split_sentences(doc.text)
+        spans = split_sentences(doc.text, settings.max_sentence_chars)
         first_row = len(sentences)
         for span in spans:
             sentences.append((ordinal, span, sha256_text(strip_markup(doc.text[span.start:span.end]))))
@@ -304,7 +305,7 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
     for h, (ordinal, span, _) in zip(sentence_hashes, contents.sentences):
         if h not in where and h not in todo:
             todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
-    embedder = Embedder(settings.model, settings.batch_size, settings.threads)
+    embedder = Embedder.for_settings(settings)
     if todo:
         texts = list(todo.values())
         if progress is None:

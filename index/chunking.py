@@ -86,9 +86,14 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def split_sentences(text: str) -> list[Span]:
+def split_sentences(text: str, max_chars: int | None = None) -> list[Span]:
     """Sentence spans of a letter, in order; each is text[start:end] without surrounding space or
-    bullet marks. Boilerplate lines (see cleaning.boilerplate_lines) are flagged."""
+    bullet marks, at most `max_chars` long (default: the settings' max_sentence_chars) so that a file
+    of one endless line still gives quotes a reader can take in. Boilerplate lines (see
+    cleaning.boilerplate_lines) are flagged."""
+    if max_chars is None:
+        from .settings import Settings
+        max_chars = Settings.max_sentence_chars
     boilerplate = boilerplate_lines(text)
     boiler_ranges = sorted(boilerplate)
     spans: list[Span] = []
@@ -101,7 +106,28 @@ def split_sentences(text: str) -> list[Span]:
                 spans.append(_span(text, cut, match.end(), boiler_ranges))
                 cut = match.end()
             spans.append(_span(text, cut, unit_end, boiler_ranges))
-    return [s for s in spans if s.end > s.start and any(c.isalnum() for c in strip_markup(text[s.start:s.end]))]
+    bounded = [piece for span in spans for piece in _bound(text, span, max_chars)]
+    return [s for s in bounded if s.end > s.start and any(c.isalnum() for c in strip_markup(text[s.start:s.end]))]
+
+
+def _bound(text: str, span: Span, max_chars: int) -> list[Span]:
+    """`span` cut into pieces of at most max_chars, each ending at the last white space that fits
+    (mid-word only when a piece has none)."""
+    if span.end - span.start <= max_chars:
+        return [span]
+    pieces, start = [], span.start
+    while span.end - start > max_chars:
+        limit = start + max_chars
+        cut = max(text.rfind(" ", start, limit + 1), text.rfind("\n", start, limit + 1), text.rfind("\t", start, limit + 1))
+        cut = cut if cut > start else limit
+        piece_start, piece_end = _trim(text, start, cut)
+        pieces.append(Span(piece_start, piece_end, span.boilerplate))
+        start = cut
+        while start < span.end and text[start].isspace():
+            start += 1
+    piece_start, piece_end = _trim(text, start, span.end)
+    pieces.append(Span(piece_start, piece_end, span.boilerplate))
+    return pieces
 
 
 def _span(text: str, start: int, end: int, boiler_ranges: Sequence[tuple[int, int]]) -> Span:

@@ -1,19 +1,24 @@
 """Find the letters under a corpus folder and read each into a `Document` with its canonical text.
 
-The pure core decodes bytes (`decode_text`, `read_pdf_bytes`, `read_docx_bytes`); `discover` and
-`load_document` are the thin file-system shell. Every file that cannot be used becomes a `Skipped`
-with a one-line reason; nothing raises for a bad file.
+The pure core decodes bytes (`decode_text`, `read_pdf_bytes`, `read_docx_bytes`, `check_archive`);
+`discover` and `load_document` are the thin file-system shell. Every file that cannot be used becomes
+a `Skipped` with a one-line reason; nothing raises for a bad file (a symlink loop, a name that is not
+UTF-8, a FIFO, an unreadable file, a zip bomb, a parser that hangs or eats memory: PDF and Word
+parsing runs in a worker process under the settings' time and memory limits, see parser_pool).
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
 import os
+import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
 
 from .records import Document, Skipped
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,11 @@ def discover(corpus_dir: Path, max_file_bytes: int) -> Discovery:
     files: list[CorpusFile] = []
     skipped: list[Skipped] = []
     ignored = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    def walk_error(exc: OSError) -> None:
+        where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else str(root)
+        skipped.append(Skipped(where, f"cannot list folder ({exc.strerror or exc})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=walk_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath) / name
@@ -64,16 +73,18 @@ def discover(corpus_dir: Path, max_file_bytes: int) -> Discovery:
             if suffix not in SUPPORTED:
                 ignored += 1
                 continue
-            if name.startswith("."):
-                skipped.append(Skipped(source, "hidden file"))
+            reason = _unusable_name(name)
+            if reason is None and path.is_symlink():
+                reason = _symlink_problem(path, root_real)
+            if reason is not None:
+                skipped.append(Skipped(source, reason))
                 continue
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(root_real):
-                    skipped.append(Skipped(source, "symlink leads outside the corpus; not followed"))
-                    continue
             try:
                 stat = path.stat()
+                if not stat_module.S_ISREG(stat.st_mode):
+                    skipped.append(Skipped(source, "not a regular file (a pipe, socket or device)"))
+                    continue
+                _open_readonly(path)
             except OSError as exc:
                 skipped.append(Skipped(source, f"cannot read file ({exc.strerror or exc})"))
                 continue
@@ -83,6 +94,36 @@ def discover(corpus_dir: Path, max_file_bytes: int) -> Discovery:
                 continue
             files.append(CorpusFile(path, source, SUPPORTED[suffix], stat.st_size, stat.st_mtime_ns))
     return Discovery(tuple(files), tuple(skipped), ignored)
+
+
+def _unusable_name(name: str) -> str | None:
+    if name.startswith("."):
+        return "hidden file"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk hands undecodable bytes over as lone surrogates
+        return "file name is not valid UTF-8; rename the file"
+    return None
+
+
+def _symlink_problem(path: Path, root_real: Path) -> str | None:
+    try:
+        target = path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop this way
+        return "symlink loop; not followed"
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            return "symlink loop; not followed"
+        return f"broken symlink ({exc.strerror or exc})"
+    if not target.is_relative_to(root_real):
+        return "symlink leads outside the corpus; not followed"
+    return None
+
+
+def _open_readonly(path: Path) -> None:
+    """Raises OSError when the file cannot be opened for reading (checked up front, so the build's
+    hashing and reading never meet an unreadable file). O_NONBLOCK: a FIFO never blocks us."""
+    os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
 
 
 def file_sha256(path: Path) -> str:
@@ -105,11 +146,35 @@ def looks_binary(data: bytes) -> bool:
     return controls > max(8, len(sample) // 100)
 
 
+# longest first: the UTF-32-LE mark begins with the UTF-16-LE one
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+              (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
+
+
+def _decode_wide(data: bytes) -> tuple[str, tuple[str, ...]] | None:
+    """UTF-16/UTF-32 text that starts with its byte-order mark (mark dropped), else None."""
+    for bom, codec, label in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                raise Unreadable(f"starts with a {label} byte-order mark but is not valid {label}") from None
+            if not text.strip():
+                raise Unreadable("no text (only white space)")
+            if looks_binary(text[:8192].encode("utf-8", "replace")):
+                raise Unreadable("binary content, not text")
+            return text, (f"read as {label} (byte-order mark)",)
+    return None
+
+
 def decode_text(data: bytes) -> tuple[str, tuple[str, ...]]:
     """Canonical text of a .txt/.md file: UTF-8 (BOM dropped, as `read_text(encoding="utf-8-sig")`),
-    else cp1252 with a warning."""
+    UTF-16/32 when the file starts with its byte-order mark, else cp1252 with a warning."""
     if not data.strip():
         raise Unreadable("empty file")
+    wide = _decode_wide(data)
+    if wide is not None:
+        return wide
     if looks_binary(data):
         raise Unreadable("binary content, not text")
     try:
@@ -153,7 +218,7 @@ def read_pdf_bytes(data: bytes) -> tuple[str, tuple[tuple[int, int], ...]]:
             pages.append((number, offset))
             parts.append(page_text)
             offset += len(page_text)
-    except Unreadable:
+    except (Unreadable, MemoryError):
         raise
     except (PdfReadError, Exception) as exc:  # pypdf raises many types on corrupt input
         raise Unreadable(f"corrupt or unreadable PDF ({type(exc).__name__})") from None
@@ -171,6 +236,8 @@ def read_docx_bytes(data: bytes) -> str:
 
     try:
         document = docx.Document(io.BytesIO(data))
+    except MemoryError:  # the worker's memory limit: reported as such by parser_pool
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
         raise Unreadable(f"not a readable Word .docx file ({type(exc).__name__})") from None
     blocks = [p.text for p in document.paragraphs]
@@ -183,8 +250,41 @@ def read_docx_bytes(data: bytes) -> str:
     return text
 
 
-def load_document(file: CorpusFile) -> Document:
-    """Read one discovered file. Raises `Unreadable` with the reason when it cannot be used."""
+# Below this unpacked size an archive cannot hurt, whatever its ratio (a short letter's XML of
+# repeated markup can compress 100x+).
+_RATIO_FLOOR_BYTES = 10 * 1024 * 1024
+
+
+def check_archive(data: bytes, max_unpacked_bytes: int, max_ratio: float) -> None:
+    """Refuse a zip (a .docx) from its central directory alone, before anything is inflated, when
+    its members would unpack past `max_unpacked_bytes` or inflate more than `max_ratio` times."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise Unreadable(f"not a readable Word .docx file ({type(exc).__name__})") from None
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_unpacked_bytes:
+        raise Unreadable(f"archive would unpack to {unpacked / 1048576:,.0f} MB, over the "
+                         f"{max_unpacked_bytes / 1048576:,.0f} MB limit (zip bomb?); not opened")
+    ratio = unpacked / max(len(data), 1)
+    if unpacked > _RATIO_FLOOR_BYTES and ratio > max_ratio:
+        raise Unreadable(f"archive would inflate {ratio:,.0f} times, over the {max_ratio:g}x limit "
+                         f"(zip bomb?); not opened")
+
+
+PARSERS = {"pdf": read_pdf_bytes, "docx": read_docx_bytes}
+_DEFAULT_SETTINGS: Settings | None = None
+
+
+def load_document(file: CorpusFile, settings: Settings | None = None) -> Document:
+    """Read one discovered file. Raises `Unreadable` with the reason when it cannot be used.
+
+    PDF and Word files are parsed in a worker process under the settings' limits."""
+    global _DEFAULT_SETTINGS
+    if settings is None:
+        settings = _DEFAULT_SETTINGS = _DEFAULT_SETTINGS or Settings()
     try:
         data = file.path.read_bytes()
     except OSError as exc:
@@ -196,10 +296,19 @@ def load_document(file: CorpusFile) -> Document:
     warnings: tuple[str, ...] = ()
     if file.format in ("txt", "md"):
         text, warnings = decode_text(data)
-    elif file.format == "pdf":
-        text, pages = read_pdf_bytes(data)
-    elif file.format == "docx":
-        text = read_docx_bytes(data)
+    elif file.format in PARSERS:
+        if file.format == "docx":
+            check_archive(data, int(settings.max_unpacked_mb * 1048576), settings.max_zip_ratio)
+        from .parser_pool import ParseFailed, run_parser
+
+        try:
+            parsed = run_parser(file.format, data, settings.parse_seconds, settings.parse_memory_mb)
+        except ParseFailed as exc:
+            raise Unreadable(str(exc)) from None
+        if file.format == "pdf":  # JSON from the worker: lists for tuples
+            text, pages = parsed[0], tuple((int(number), int(start)) for number, start in parsed[1])
+        else:
+            text = parsed
     else:  # discover() only yields supported formats
         raise Unreadable(f"unsupported format {file.format}")
     for warning in warnings:

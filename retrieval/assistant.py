@@ -44,6 +44,9 @@ class QuestionError(ValueError):
 def check_question(question: object) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in question):  # a byte that was not UTF-8, or half a \ud83d pair
+        raise QuestionError("the question contains a character that is not valid text (a bad byte or a lone "
+                            "surrogate); retype it")
     text = " ".join(question.split())
     if not text:
         raise QuestionError("the question is empty; type a question about the letters")
@@ -66,7 +69,7 @@ class Assistant:
                  weights: dict | None = None):
         self.reader = reader
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
+        self.embedder = embedder or Embedder.for_settings(settings)
         self.searcher = HybridSearcher(reader, settings)
         self.names = NameIndex(reader.documents)
         self._sender_tokens = [set(tokens(d.metadata.sender or "")) for d in reader.documents]

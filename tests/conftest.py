@@ -1,4 +1,8 @@
-"""Shared fixtures: the real model and real indexes, built once per test session."""
+"""Shared fixtures: the real model and real indexes, built once per test session.
+
+Tests marked `slow` (a second model, ONNX exports, the benchmark smoke runs) run when CI is set,
+with `--run-slow`, or with LETTERS_QA_RUN_SLOW=1 — `python3 dev.py test` (the README's command,
+which CI runs) sets it; a bare `python -m pytest` is the quick loop and skips them."""
 from __future__ import annotations
 
 import os
@@ -12,6 +16,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow") or os.environ.get("CI") or os.environ.get("LETTERS_QA_RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI, with --run-slow or LETTERS_QA_RUN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 SHIPPED = ROOT / "corpus"
 
 

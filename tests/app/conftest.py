@@ -16,14 +16,11 @@ SCF_QUESTION = "What grants does the Safer Communities Fund offer?"
 
 
 @pytest.fixture(scope="session")
-def prebuilt(tmp_path_factory):
-    """A corpus copy and its index, built once; tests copy both (mtimes kept, so nothing re-embeds)."""
-    from index.building import build_index
-    from index.settings import Settings
-
-    base = tmp_path_factory.mktemp("prebuilt")
-    shutil.copytree(SHIPPED, base / "corpus")
-    build_index(Settings(corpus_dir=base / "corpus", index_dir=base / "index"))
+def prebuilt(shipped_settings):
+    """The session's shipped corpus copy and its index (tests/conftest.py), built once; tests copy both
+    (mtimes kept, so nothing re-embeds)."""
+    base = shipped_settings.corpus_dir.parent
+    assert shipped_settings.index_dir == base / "index"
     return base
 
 

@@ -1,16 +1,29 @@
-"""The retrieval CLI as evaluators drive it (CONTRACT.md)."""
+"""The retrieval CLI as evaluators drive it (CONTRACT.md).
+
+`main()` runs in this process (the model loads once per test session); what a fresh process does —
+argv decoding, no torch import — is tested in tests/reliability and tests/index/test_embedding.py."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import subprocess
-import sys
+from dataclasses import dataclass
 
-from tests.conftest import ROOT
+from retrieval.__main__ import main
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "retrieval", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def test_batch_mode_answers_in_order_and_reports_bad_lines(shipped_settings, tmp_path):
