@@ -1,4 +1,4 @@
-"""The benchmark page: runs `python -m eval run --report DIR` and shows eval/reports/latest/results.json
+"""The benchmark page: runs `python -m eval run --report DIR` (dev split) and shows eval/reports/latest/results.json
 (metrics, charts, per-question table with failures first)."""
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import streamlit as st
 from app_support.text import escape_inline
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADLINE = (("correct", "Correct"), ("containment", "Answer contains gold"), ("f1", "Token F1"),
-            ("recall@5", "Recall@5"), ("mrr", "MRR"), ("abstention_accuracy", "Abstention accuracy"),
-            ("letter_acc", "Right letter"), ("p50_ms", "Median latency (ms)"))
-CHART_METRICS = ("correct", "containment", "f1", "recall@1", "recall@5", "mrr", "letter_acc")
+HEADLINE = (("correct", "Correct"), ("tight_correct", "Short right answer"), ("containment", "Answer contains gold"),
+            ("f1", "Token F1"), ("recall@5", "Recall@5"), ("mrr", "MRR"), ("abstention_accuracy", "Abstention accuracy"),
+            ("letter_accuracy", "Right letter"), ("confidently_wrong", "Confidently wrong"),
+            ("p50_ms", "Median latency (ms)"))
+CHART_METRICS = ("correct", "tight_correct", "containment", "f1", "recall@1", "recall@5", "mrr", "letter_accuracy")
 
 
 def report_dir() -> Path:

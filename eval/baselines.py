@@ -260,6 +260,7 @@ class RagRecipe:
         reader = assistant.reader
         self.chunks: list[dict] = []
         self._sentences: dict[str, list[tuple[int, int]]] = {}
+        self._encoded: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
         for doc in reader.documents:
             text = reader.text(doc.doc_id)
             self._sentences[doc.doc_id] = [(s.start, s.end) for s in reader.document_sentences(doc.ordinal)]
@@ -286,18 +287,24 @@ class RagRecipe:
         passages = [{key: c[key] for key in ("doc_id", "source", "chunk_id", "char_start", "char_end", "text")}
                     | {"score": round(s, 4)} for c, s in hits]
         top = hits[0][0]
-        start, end = top["char_start"], top["char_end"]
-        # the chunk's sentences, cut at its edges
-        spans = [(max(a, start), min(b, end)) for a, b in self._sentences[top["doc_id"]] if a < end and b > start]
-        spans = [(a, b) for a, b in spans if top["text"][a - start:b - start].strip()] or [(start, end)]
-        candidates = windows(spans, self._text(top))
-        texts = [self._text(top)[a:b] for a, b in candidates]
-        with self._assistant._encode_lock:
-            encoded = self._assistant.embedder.encode(texts)
-        similarity = np.asarray(encoded) @ vector
+        candidates, encoded = self._windows(top)
+        similarity = encoded @ vector
         best = int(np.argmax(similarity))
-        a, b = candidates[best]
-        return _response(question, float(similarity[best]), (a, b), top, passages, "chunk")
+        return _response(question, float(similarity[best]), candidates[best], top, passages, "chunk")
+
+    def _windows(self, chunk: dict) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """The chunk's sentence-aligned windows (sentences cut at its edges) and their embeddings,
+        computed once per chunk."""
+        if chunk["chunk_id"] not in self._encoded:
+            start, end = chunk["char_start"], chunk["char_end"]
+            text = self._text(chunk)
+            spans = [(max(a, start), min(b, end)) for a, b in self._sentences[chunk["doc_id"]] if a < end and b > start]
+            spans = [(a, b) for a, b in spans if text[a:b].strip()] or [(start, end)]
+            candidates = windows(spans, text)
+            with self._assistant._encode_lock:
+                encoded = np.asarray(self._assistant.embedder.encode([text[a:b] for a, b in candidates]))
+            self._encoded[chunk["chunk_id"]] = (candidates, encoded)
+        return self._encoded[chunk["chunk_id"]]
 
     def _text(self, chunk: dict) -> str:
         return self._assistant.reader.text(chunk["doc_id"])
