@@ -91,16 +91,26 @@ def answers(example: Example, weights: dict | None, threshold: float) -> bool:
     return confidence_of(example, weights) >= threshold
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, w0: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
-    """L2-regularised logistic regression (penalty l2/2 * ||w - w0||^2) by Newton's method."""
+def fit_logistic(X: np.ndarray, y: np.ndarray, w0: np.ndarray, l2: float = 1.0, iterations: int = 100) -> np.ndarray:
+    """L2-regularised logistic regression (penalty l2/2 * ||w - w0||^2) by Newton's method with a
+    backtracking line search (a plain Newton step can overshoot and diverge from a poor start)."""
+    def loss(w: np.ndarray) -> float:
+        z = X @ w
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + l2 / 2 * np.sum((w - w0) ** 2))
+
     w = w0.astype(float).copy()
+    current = loss(w)
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(X @ w)))
         grad = X.T @ (p - y) + l2 * (w - w0)
         hess = X.T @ (X * (p * (1 - p))[:, None]) + l2 * np.eye(len(w))
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.max(np.abs(step)) < 1e-8:
+        t = 1.0
+        while t > 1e-10 and loss(w - t * step) > current - 1e-4 * t * float(grad @ step):
+            t /= 2
+        w = w - t * step
+        previous, current = current, loss(w)
+        if np.max(np.abs(t * step)) < 1e-8 or previous - current < 1e-12:
             break
     return w
 
