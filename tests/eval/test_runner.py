@@ -124,7 +124,9 @@ def test_run_prints_one_table_metadata_and_breakdowns(bench):
     rows = [line.split()[0] for line in out.splitlines() if line.strip()]
     for name in SYSTEM_NAMES:
         assert name in rows
-    assert sum(line.startswith("system ") for line in out.splitlines()) == 1  # one systems table
+    # one systems table over the run, then (a run over all splits) one per split
+    assert sum(line.startswith("system ") for line in out.splitlines()) == 3
+    assert "train split only:" in out and "dev split only:" in out and "test split only:" not in out
     assert "letter metadata extracted by the index" in out
     assert "full by category:" in out and "full by format:" in out
 
