@@ -1,4 +1,4 @@
-"""The benchmark page: runs `python -m eval run --report DIR` and shows eval/reports/latest/results.json
+"""The benchmark page: runs `python -m eval run --report DIR` (dev split) and shows eval/reports/latest/results.json
 (metrics, charts, per-question table with failures first)."""
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ import streamlit as st
 from app_support.text import escape_inline
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADLINE = (("correct", "Correct"), ("containment", "Answer contains gold"), ("f1", "Token F1"),
-            ("recall@5", "Recall@5"), ("mrr", "MRR"), ("abstention_accuracy", "Abstention accuracy"),
-            ("letter_acc", "Right letter"), ("p50_ms", "Median latency (ms)"))
+HEADLINE = (("correct", "Correct"), ("tight_correct", "Short right answer"), ("containment", "Answer contains gold"),
+            ("f1", "Token F1"), ("recall@5", "Recall@5"), ("mrr", "MRR"), ("abstention_accuracy", "Abstention accuracy"),
+            ("letter_accuracy", "Right letter"), ("confidently_wrong", "Confidently wrong"),
+            ("p50_ms", "Median latency (ms)"))
 EXPLAINED = {
     "correct": "Share of questions handled right: an answer containing one of the expected answers, "
                "or no answer when the letters do not answer the question.",
+    "tight_correct": "Share of answerable questions whose answer contains an expected answer and is short "
+                     "(at most twice its words plus four, or twelve words).",
     "containment": "Share of answerable questions whose answer contains one of the expected answers.",
     "f1": "Word overlap between the answer and the expected answer (1 = the same words, 0 = none shared); "
           "rewards short, exact answers.",
@@ -31,10 +34,11 @@ EXPLAINED = {
     "mrr": "How high the right passage ranks on average: 1 when it is always first, 0.5 when it is typically "
            "second, and so on.",
     "abstention_accuracy": "Share of questions where the choice to answer or to say “not in the letters” was right.",
-    "letter_acc": "Share of answers quoted from the letter the question is about.",
+    "letter_accuracy": "Share of answers quoted from the letter the question is about.",
+    "confidently_wrong": "Share of answers given with confidence 0.8 or more that were wrong.",
     "p50_ms": "Median time to answer one question, in milliseconds.",
 }
-CHART_METRICS = ("correct", "containment", "f1", "recall@1", "recall@5", "mrr", "letter_acc")
+CHART_METRICS = ("correct", "tight_correct", "containment", "f1", "recall@1", "recall@5", "mrr", "letter_accuracy")
 
 
 def report_dir() -> Path:

@@ -16,7 +16,6 @@ reported and left out.
 """
 from __future__ import annotations
 
-import json
 import random
 import re
 import shutil

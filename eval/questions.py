@@ -30,7 +30,6 @@ FIELDS: tuple[str, ...] = (
     "char_end",
     "split",
 )
-TEXT_SUFFIXES: tuple[str, ...] = (".txt", ".md")
 
 
 @dataclass(frozen=True)

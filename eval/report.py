@@ -51,8 +51,20 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def system_rows(results: Mapping[str, Any], columns: Sequence[str] = TABLE_COLUMNS) -> list[list[str]]:
-    return [[name, *(fmt(run["metrics"].get(c), c) for c in columns)] for name, run in results["systems"].items()]
+def system_rows(results: Mapping[str, Any], columns: Sequence[str] = TABLE_COLUMNS,
+                split: str | None = None) -> list[list[str]]:
+    """One row per system: its metrics over the run, or over one split of it."""
+    def metrics(run):
+        return run["metrics"] if split is None else run["metrics"].get("by_split", {}).get(split, {})
+    return [[name, *(fmt(metrics(run).get(c), c) for c in columns)] for name, run in results["systems"].items()]
+
+
+def split_tables(results: Mapping[str, Any]) -> list[tuple[str, list[list[str]]]]:
+    """For a run over several splits: the systems table of each split (train, dev, test)."""
+    if results.get("split") != "all":
+        return []
+    first = next(iter(results["systems"].values()))["metrics"].get("by_split", {})
+    return [(split, system_rows(results, split=split)) for split in ("train", "dev", "test") if split in first]
 
 
 def category_rows(metrics: Mapping[str, Any], group: str = "category") -> list[list[str]]:
@@ -82,6 +94,8 @@ def console_report(results: Mapping[str, Any], primary: str = "full") -> str:
     if "dense-only" in results["systems"]:
         out.append("(dense-only is the no-fusion ablation; every system but full has its own calibration: "
                    "fitted on train, threshold on dev)")
+    for split, rows in split_tables(results):
+        out += ["", f"{split} split only:", text_table(["system", *TABLE_COLUMNS], rows)]
     if results.get("metadata"):
         out += ["", f"letter metadata extracted by the index (accuracy per field; mean "
                     f"{fmt(results['metadata']['mean'])}):",
@@ -176,11 +190,14 @@ def charts(results: Mapping[str, Any], primary: str = "full") -> dict[str, bytes
 
 # --- per-question table -------------------------------------------------------------------------
 def question_rows(results: Mapping[str, Any], primary: str = "full") -> list[dict]:
-    """The primary system's records, failures first (then by id), with every system's verdict."""
+    """The primary system's records, failures first (then by id), with every system's verdict. Test
+    questions are never listed one by one (results.json has them)."""
     systems = results["systems"]
     verdicts = {name: {r["id"]: r["correct"] for r in run["records"]} for name, run in systems.items()}
     rows = []
     for r in systems[primary]["records"]:
+        if r.get("split") == "test":
+            continue
         rows.append({**r, "verdicts": {name: verdicts[name].get(r["id"]) for name in systems}})
     return sorted(rows, key=lambda r: (r["correct"], r["id"]))
 
@@ -224,6 +241,7 @@ def _clip(text: str | None, n: int = 90) -> str:
 
 WITHHELD = ("Per-question rows are not shown for the test split (they are in results.json): the test "
             "split is looked at only in aggregate.")
+# a run over all splits lists train and dev questions only (question_rows leaves test out)
 
 
 def per_question_shown(results: Mapping[str, Any]) -> bool:
@@ -253,6 +271,8 @@ def markdown_report(results: Mapping[str, Any], primary: str = "full", images: S
              _md_table(["system", "what it is"], [[n, run.get("description", "")] for n, run in systems.items()]),
              "", "## Metrics", "",
              _md_table(["system", *TABLE_COLUMNS], system_rows(results)), ""]
+    for split, rows in split_tables(results):
+        parts += [f"### {split} split only", "", _md_table(["system", *TABLE_COLUMNS], rows), ""]
     parts += [f"![{Path(name).stem}]({name})" for name in images]
     parts += ["", "## Calibration of each system", "", _md_table(["system", "calibration"], calibration_rows(results))]
     if results.get("metadata"):
@@ -316,6 +336,8 @@ def html_report(results: Mapping[str, Any], images: Mapping[str, bytes], primary
              f"{_h(results.get('created'))}</p>",
              "<h2>Metrics</h2>",
              _html_table(["system", *TABLE_COLUMNS], system_rows(results)),
+             *(f"<h3>{_h(split)} split only</h3>" + _html_table(["system", *TABLE_COLUMNS], rows)
+               for split, rows in split_tables(results)),
              "<ul class='small'>" + "".join(f"<li><b>{_h(n)}</b>: {_h(run.get('description'))}</li>"
                                             for n, run in systems.items()) + "</ul>",
              "<p class='small'>tight_correct: a gold answer inside an answer of at most max(2×gold words+4, 12) "
