@@ -193,7 +193,7 @@ def _load_inputs(questions_path: Path, catalogue_path: Path | None, corpus: Path
     if corpus.is_dir() and corpus.resolve() != LETTERS_DIR.resolve():
         # another folder of letters (the app's shipped corpus): the benchmark's questions about those letters
         present = {p.relative_to(corpus).as_posix() for p in corpus.rglob("*") if p.is_file()}
-        questions = [q for q in questions if q.source in present]
+        questions = [q for q in questions if q.source is None or q.source in present]
     letters: list[Letter] = []
     if catalogue_path is not None:
         try:
