@@ -1,4 +1,4 @@
-"""Process-wide resources: the loaded Assistant (cached per index build), index building with a
+"""Process-wide resources: the loaded Assistant (one per index folder, following rebuilds), index building with a
 progress bar that moves per embedding batch, and start-up shown as visible steps."""
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ def build_name(s: Settings) -> str | None:
     return build.name if build is not None else None
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _load(index_dir: str, corpus_dir: str, build: str):
-    """The Assistant for one build of one index; a new build gives a new cache key."""
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _load(index_dir: str, corpus_dir: str):
+    """The Assistant of one index folder; it moves itself to a new build after a rebuild (`current()`),
+    so an old build is released as soon as no page still uses it."""
     from retrieval import Assistant
 
     s = Settings.from_env().replace(index_dir=index_dir, corpus_dir=corpus_dir)
@@ -40,7 +41,7 @@ def assistant(s: Settings):
     name = build_name(s)
     if name is None:
         raise IndexUnavailable("there is no index yet")
-    return _load(str(Path(s.index_dir).resolve()), str(Path(s.corpus_dir).resolve()), name)
+    return _load(str(Path(s.index_dir).resolve()), str(Path(s.corpus_dir).resolve())).current()
 
 
 def load_model(s: Settings) -> None:
