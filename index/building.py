@@ -146,12 +146,11 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
         file = current[source]
         sha = hashes[source]
         old = prev_files.get(source)
-        if previous is not None and old and old["sha256"] == sha and source in previous.by_source:
+        if previous is not None and same_code and old and old["sha256"] == sha and source in previous.by_source:
             rec = previous.by_source[source]
             documents.append(Document(rec.doc_id, source, previous.text(source), sha, rec.format, rec.pages,
                                       rec.warnings))
-            if same_code:
-                reusable[source] = rec
+            reusable[source] = rec
         elif source in prev_skipped and prev_skipped[source]["sha256"] == sha:
             report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
             unreadable[source] = prev_skipped[source]
@@ -163,7 +162,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
                 unreadable[source] = {"sha256": sha, "size": file.size, "mtime_ns": file.mtime_ns, "reason": str(exc)}
             if old is None:
                 report.added.append(source)
-            else:
+            elif old["sha256"] != sha:
                 report.changed.append(source)
         if progress:
             progress("reading", number + 1, len(current))
@@ -246,12 +245,14 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
 
 
 def pipeline_fingerprint() -> str:
-    """sha256 of the code that turns a letter's text into metadata, sentences, chunks and tokens: an
-    incremental build reuses an unchanged letter's stored results only when this code is unchanged."""
+    """sha256 of the code that turns a letter's file into text, metadata, sentences, chunks and tokens: an
+    incremental build reuses an unchanged letter's stored results only when this code is unchanged
+    (vectors are still reused wherever the embedded text is the same)."""
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
-    for name in ("chunking.py", "cleaning.py", "entities.py", "metadata.py", "structure.py", "lexical.py", "records.py"):
+    for name in ("loading.py", "chunking.py", "cleaning.py", "entities.py", "metadata.py", "structure.py", "lexical.py",
+                 "records.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 

@@ -229,7 +229,9 @@ def read_pdf_bytes(data: bytes) -> tuple[str, tuple[tuple[int, int], ...]]:
 
 
 def read_docx_bytes(data: bytes) -> str:
-    """Paragraphs (and table rows, cells joined by tabs) of a Word file, separated by blank lines."""
+    """A Word file as a reader sees it: the first page's header (the letterhead) once, then paragraphs
+    and table rows (cells joined by tabs) in document order, then the footer once; blocks separated by
+    blank lines."""
     import zipfile
 
     import docx
@@ -240,10 +242,23 @@ def read_docx_bytes(data: bytes) -> str:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
         raise Unreadable(f"not a readable Word .docx file ({type(exc).__name__})") from None
-    blocks = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            blocks.append("\t".join(cell.text for cell in row.cells))
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    def blocks_of(container, element) -> list[str]:
+        out = []
+        for child in element.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                out.append(Paragraph(child, container).text)
+            elif tag == "tbl":
+                out += ["\t".join(cell.text for cell in row.cells) for row in Table(child, container).rows]
+        return out
+
+    section = document.sections[0] if document.sections else None
+    header = blocks_of(section.header, section.header._element) if section is not None else []
+    footer = blocks_of(section.footer, section.footer._element) if section is not None else []
+    blocks = header + blocks_of(document, document.element.body) + footer
     text = "\n\n".join(b for b in blocks if b.strip())
     if not text.strip():
         raise Unreadable("Word file has no text")

@@ -132,3 +132,20 @@ def test_load_document_gives_stable_ids_and_relative_sources(tmp_path):
     assert first.doc_id == again.doc_id
     (corpus / "letters" / "one.txt").write_text("Dear Sir,\nChanged.", encoding="utf-8")
     assert load_document(discover(corpus, 10**6).files[0]).doc_id != first.doc_id
+
+
+def test_word_letters_read_in_document_order_with_their_letterhead(tmp_path):
+    import docx
+
+    from index.loading import read_docx_bytes
+
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "Northtown Council"
+    document.add_paragraph("Dear Ms Shah,")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Our ref", "NT/42"
+    document.add_paragraph("Yours sincerely")
+    path = tmp_path / "letter.docx"
+    document.save(path)
+    text = read_docx_bytes(path.read_bytes())
+    assert text.split("\n\n") == ["Northtown Council", "Dear Ms Shah,", "Our ref\tNT/42", "Yours sincerely"]
