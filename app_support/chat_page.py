@@ -1,7 +1,7 @@
 """The Chat page: letters sidebar with filters, uploads and removal, chat with cited answers,
 compare mode, feedback, export.
 
-Letter text is untrusted: it reaches the page only as display text (app_support.display, markup
+Letter text is untrusted: it reaches the page only as display text (index.markup, markup
 removed) passed through `escape_markdown`/`escape_inline`; unsafe_allow_html is never used.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 
 from app_support import admin, resources
 from app_support.confidence import FOUND, NOT_FOUND, ConfidenceBands, confidence_help, confidence_words
-from app_support.display import plain
+from index.markup import plain
 from app_support.export import conversation_json, conversation_markdown
 from app_support.followup import letter_phrases, refers_to_previous_letter, resolve_follow_up
 from app_support.tables import compare_rows, is_iso_date, letter_label, letters_by_date, make_filters, rows_to_csv

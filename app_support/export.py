@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app_support.display import plain
+from index.markup import plain
 
 
 def _user_and_reply(history: list[dict]):

@@ -7,7 +7,7 @@ import io
 from typing import Iterable, Sequence
 
 from app_support.confidence import ConfidenceBands, confidence_words
-from app_support.display import plain
+from index.markup import plain
 
 CSV_COLUMNS = ("question", "answer", "quote", "letter", "sender", "date", "confidence")
 NOT_ANSWERED = "not answered"

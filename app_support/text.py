@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app_support.display import display_text
+from index.markup import display_text
 
 # CommonMark lets every ASCII punctuation character be backslash-escaped; escape all the ones that
 # mean something to Markdown, GFM tables/strikethrough, remark-math, directives or HTML.
@@ -66,7 +66,7 @@ def render_segments(segments: list[Segment]) -> str:
 
 
 def highlight_quote(quote: str, char_start: int, answer_start: int, answer_end: int) -> str:
-    """The quoted sentence, markup removed (see app_support.display), with its key span highlighted:
+    """The quoted sentence, markup removed (see index.markup), with its key span highlighted:
     exactly the display characters that show canonical [answer_start, answer_end)."""
     a = max(0, min(len(quote), answer_start - char_start))
     b = max(a, min(len(quote), answer_end - char_start))

@@ -251,8 +251,8 @@ def pipeline_fingerprint() -> str:
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
-    for name in ("loading.py", "chunking.py", "cleaning.py", "entities.py", "metadata.py", "structure.py", "lexical.py",
-                 "records.py"):
+    for name in ("loading.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
+                 "lexical.py", "records.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 

@@ -29,32 +29,6 @@ def strip_markup(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def plain_text(text: str) -> tuple[str, list[int]]:
-    """The text without markup (HTML tags, markdown emphasis marks, link targets, heading marks), and
-    for each of its characters the offset it came from in `text` — so that spans found in the plain
-    text map back exactly onto the canonical text."""
-    drop = bytearray(len(text))
-
-    def remove(start: int, end: int) -> None:
-        drop[start:end] = b"\x01" * (end - start)
-
-    for match in _HTML_TAG.finditer(text):
-        remove(match.start(), match.end())
-    for match in _MD_LINK.finditer(text):
-        remove(match.start(), match.start() + 1)
-        remove(match.start(1) + len(match.group(1)), match.end())
-    for _ in range(2):  # nested emphasis such as ***x***
-        for match in _MD_EMPHASIS.finditer(text):
-            marker = len(match.group(1))
-            if not any(drop[match.start():match.start() + marker]):
-                remove(match.start(), match.start() + marker)
-                remove(match.end() - marker, match.end())
-    for match in _MD_HEADING.finditer(text):
-        remove(match.start(), match.end())
-    offsets = [i for i, flag in enumerate(drop) if not flag]
-    return "".join(text[i] for i in offsets), offsets
-
-
 def normalise_line(line: str) -> str:
     return strip_markup(line).lower()
 

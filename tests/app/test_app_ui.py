@@ -144,7 +144,7 @@ def test_untrusted_letter_text_is_rendered_escaped(app_env):
     assert answer.citations and answer.citations[0].source == "evil.md"
     at.button(key="open-1-c0").click().run()
     rendered = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
-    # markup removed for display (app_support.display), the words left escaped: nothing is interpreted
+    # markup removed for display (index.markup), the words left escaped: nothing is interpreted
     assert "pays x to alert\\(1\\) every click here volunteer" in rendered
     assert "<script>" not in rendered and "**x**" not in rendered and "](http" not in rendered
 

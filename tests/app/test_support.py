@@ -53,7 +53,7 @@ def test_highlight_quote_escapes_untrusted_text():
     quote = "Read **this** <script>x</script> [link](http://evil)"
     out = highlight_quote(quote, 0, 5, 13)
     assert "<script>" not in out and "**this**" not in out and "](" not in out
-    assert ":orange-background[this]" in out  # markup removed (app_support.display), the rest escaped
+    assert ":orange-background[this]" in out  # markup removed (index.markup), the rest escaped
 
 
 def test_highlight_quote_clamps_offsets():

@@ -6,7 +6,8 @@ citation keeps pointing at the canonical text. `display_text` drops the marks (o
 mark with "•") and keeps, for every display character, the canonical offset it came from, so a
 canonical span (a quote, an answer) maps to exactly the display characters that show it.
 
-Pure: text in, `DisplayText` out. Rendering (escaping, highlighting) happens in `app_support.text`.
+Pure: text in, `DisplayText` out. The app shows it (escaping and highlighting in `app_support.text`);
+the named-entity model reads it (`index.entities`), so its spans map back to canonical offsets.
 """
 from __future__ import annotations
 

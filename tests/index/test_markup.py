@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from app_support.display import display_span, display_text, plain
+from index.markup import display_span, display_text, plain
 from app_support.text import highlight_quote, passage_in_context
 
-from .conftest import GMCA, SHIPPED
+from tests.conftest import SHIPPED
+
+GMCA = "gmca-2020-05-04-prevent-response.txt"
 
 
 @pytest.mark.parametrize("canonical, shown", [
