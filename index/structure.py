@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .cleaning import boilerplate_lines
-from .entities import Entity
+from .entities import Entity, pattern_entities
 
 MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -36,9 +36,10 @@ DATE_PATTERNS = [
 # Labels of the labelled lines letters, memos and printed e-mails use; the label names the part.
 _LABELS: list[tuple[str, re.Pattern]] = [
     ("their_reference", re.compile(r"your\s+ref(?:erence)?\b\.?", re.I)),
-    ("reference", re.compile(r"(?:our|my)\s+ref(?:erence)?\b\.?|ref(?:erence)?(?:\s+(?:no|number))?\b\.?|"
+    # "Our ref", "Memo ref", "Claim reference", "Case no.": any label that names a reference
+    ("reference", re.compile(r"(?:[a-z]+\s+){0,2}ref(?:erence)?\.?(?:\s+(?:no|number)\.?)?|"
                              r"(?:case|claim|file|appeal|application|complaint|account|permit|licence|inquiry|"
-                             r"customer|tribunal|request)\s+(?:ref(?:erence)?|no|number|id)\b\.?", re.I)),
+                             r"customer|tribunal|request)\s+(?:no|number|id)\b\.?", re.I)),
     ("date", re.compile(r"date(?:d)?|sent|date\s+of\s+(?:letter|issue)", re.I)),
     ("subject", re.compile(r"subject|re|regarding|title", re.I)),
     ("recipient", re.compile(r"to|addressee|for\s+the\s+attention\s+of|f\.?a\.?o\.?", re.I)),
@@ -50,6 +51,14 @@ _LABELLED = re.compile(r"^[\s|*#>]*(?P<label>[A-Za-z][A-Za-z .]{0,40}?)[\s*]*(?:
 _CLOSE = re.compile(r"^[\s*_>]*(?:yours\s+(?:sincerely|faithfully|truly|ever|respectfully)|(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?)\s+"
                     r"(?:regards|wishes)|regards|sincerely|many\s+thanks|with\s+thanks)\b[\s,.!*_]*$", re.I)
 _SALUTATION = re.compile(r"^[\s*_>]*dear\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
+_FAO = re.compile(r"^\s*(?:f\.?a\.?o\.?|for\s+the\s+attention\s+of)\s*[:,]?\s*", re.I)
+# Words that open a letter's first sentence: a line after "Dear ..." that starts with one is the body,
+# not a subject heading (a closed class of pronouns and openers, which a fitted criterion would only relearn).
+_BODY_OPENER = re.compile(r"(?:i|we|thank|thanks|following|further|as|my|our|in|on|with|please|it|you|this|the|a|an)\b", re.I)
+# Protective markings (the Government Security Classifications and "private and confidential") head a
+# letter in capitals without being its subject; the vocabulary is fixed by policy, hence a list.
+_PROTECTIVE_MARKING = re.compile(r"^(?:official(?:[\s-]+sensitive)?|secret|top\s+secret|restricted|confidential|"
+                                 r"(?:private|personal)(?:\s+(?:and|&)\s+confidential)?|in\s+confidence)\W*$", re.I)
 _PP = re.compile(r"^\s*(?:pp\.?|p\.p\.?|per\s+pro\.?)\s*[:,]?\s*", re.I)
 _ON_BEHALF = re.compile(r"^\s*(?:(?:signed\s+)?(?:for\s+and\s+)?on\s+behalf\s+of|for)\s+(?:the\s+)?", re.I)
 _FOOTER_LINE = re.compile(r"\bpage\s+\d+\b|\s\|\s|^[-=_*]{5,}", re.I)
@@ -89,6 +98,8 @@ class LetterStructure:
     cc: Part | None = None
     enclosures: Part | None = None
     labelled: dict[str, Part] = field(default_factory=dict)
+    sender_address: Part | None = None  # the postal address block in the letterhead
+    recipient_address: Part | None = None  # the addressee's block: name, organisation, address
 
 
 @dataclass(frozen=True)
@@ -152,14 +163,40 @@ def _trim(text: str, start: int, end: int) -> Part | None:
 
 def _label_of(line: _Line) -> tuple[str, Part | None] | None:
     match = _LABELLED.match(line.text)
-    if not match:
-        return None
-    label = " ".join(match.group("label").split()).rstrip(".").strip()
-    for name, pattern in _LABELS:
-        if pattern.fullmatch(label) or pattern.fullmatch(label + "."):
-            value_start = line.start + match.start("value")
-            return name, _trim_value(line, value_start, line.start + match.end("value"))
+    if match:
+        label = " ".join(match.group("label").split()).rstrip(".").strip()
+        for name, pattern in _LABELS:
+            if pattern.fullmatch(label) or pattern.fullmatch(label + "."):
+                value_start = line.start + match.start("value")
+                return name, _trim_value(line, value_start, line.start + match.end("value"))
+    return _unmarked_label_of(line)
+
+
+def _unmarked_label_of(line: _Line) -> tuple[str, Part | None] | None:
+    """A label and its value with only a space between ("Our ref ENF-2023-017", "Date 1 August 2023"), as
+    PDF text gives a reference table's cells. Without a separator only the value's shape tells a label from
+    a sentence, so only references (one short token with a digit) and dates (the whole value) count."""
+    words = list(re.finditer(r"\S+", line.text))
+    for n in range(1, min(4, len(words))):
+        label = " ".join(w.group(0) for w in words[:n]).rstrip(".")
+        value = line.text[words[n].start():].strip(" *|")
+        for name, pattern in _LABELS:
+            if not pattern.fullmatch(label):
+                continue
+            if name in ("reference", "their_reference") and re.fullmatch(r"[A-Z0-9][\w/.-]*\d[\w/.-]*", value) \
+                    and len(value) <= 30:
+                pass
+            elif name == "date" and any(len(m.group(0)) >= 0.8 * len(value) for m in date_matches(value)):
+                pass
+            else:
+                break
+            return name, _trim_value(line, line.start + words[n].start(), line.end)
     return None
+
+
+def _own_reference(name: str, line: _Line, earlier: Part) -> bool:
+    """ "Our ref" names the sender's own reference, which outranks an earlier "Claim reference" or "Case no"."""
+    return name == "reference" and bool(re.match(r"^[\s|*#>]*(?:our|my)\s+ref", line.text, re.I)) and not earlier.start > line.start
 
 
 def _trim_value(line: _Line, start: int, end: int) -> Part | None:
@@ -200,9 +237,10 @@ def _looks_like_organisation(line: _Line, entities: list[Entity]) -> bool:
 def _name_part(text: str, line: _Line) -> Part | None:
     """The name on a signature or address line: without 'pp', and without a role after a comma."""
     start, end = line.start, line.end
-    pp = _PP.match(text[start:end])
-    if pp:
-        start += pp.end()
+    for prefix in (_PP, _FAO):
+        found = prefix.match(text[start:end])
+        if found:
+            start += found.end()
     value = text[start:end]
     comma = value.find(",")
     if comma > 0:
@@ -222,7 +260,7 @@ def read_structure(text: str, entities: list[Entity] = ()) -> LetterStructure:
     labelled: dict[str, Part] = {}
     for i, line in enumerate(lines[:60]):
         found = _label_of(line)
-        if found and found[1] is not None and found[0] not in labelled:
+        if found and found[1] is not None and (found[0] not in labelled or _own_reference(found[0], line, labelled[found[0]])):
             labelled[found[0]] = found[1]
         elif found and found[1] is None and i + 1 < len(lines) and found[0] not in labelled:
             # "Our ref" on one line (or table cell) and its value on the next
@@ -238,8 +276,10 @@ def read_structure(text: str, entities: list[Entity] = ()) -> LetterStructure:
     head = lines[:head_end]
 
     date, date_iso = _date(text, lines, head, labelled)
-    recipient = _recipient(text, lines, head, salutation_index, labelled, entities, is_boiler)
-    subject = _subject(text, lines, salutation_index, labelled)
+    sender_address, recipient_address = _address_blocks(text, lines, len(head), entities, is_boiler)
+    recipient = _recipient(text, lines, salutation_index, recipient_address, labelled, entities, is_boiler)
+    runs = _head_runs(text, lines, len(head), is_boiler)
+    subject = _subject(text, lines, salutation_index, len(head), runs[0][-1] + 1 if runs else 0, labelled, entities)
     sender = role = organisation = signature = None
     if close_index is not None:
         signature, sender, role, organisation = _signature(text, lines, close_index, entities, is_boiler)
@@ -258,7 +298,8 @@ def read_structure(text: str, entities: list[Entity] = ()) -> LetterStructure:
         subject=subject, reference=labelled.get("reference"), their_reference=labelled.get("their_reference"),
         sender=sender, role=role, organisation=organisation,
         close=lines[close_index].part if close_index is not None else None, signature=signature,
-        letterhead=letterhead, cc=cc, enclosures=enclosures, labelled=labelled)
+        letterhead=letterhead, cc=cc, enclosures=enclosures, labelled=labelled,
+        sender_address=_block_part(lines, sender_address), recipient_address=_block_part(lines, recipient_address))
 
 
 def _date(text: str, lines: list[_Line], head: list[_Line], labelled: dict[str, Part]) -> tuple[Part | None, str | None]:
@@ -280,7 +321,7 @@ def _date(text: str, lines: list[_Line], head: list[_Line], labelled: dict[str, 
     return None, None
 
 
-def _recipient(text: str, lines: list[_Line], head: list[_Line], salutation_index: int | None,
+def _recipient(text: str, lines: list[_Line], salutation_index: int | None, address: list[int] | None,
                labelled: dict[str, Part], entities: list[Entity], is_boiler: set[int]) -> Part | None:
     """The person (or body) addressed: a memo/e-mail "To:", else the first line of the address block
     when it names a person, else the salutation's addressee, else the address block's first line."""
@@ -289,9 +330,9 @@ def _recipient(text: str, lines: list[_Line], head: list[_Line], salutation_inde
         line = _Line(part.start, part.end, part.of(text))
         return _name_part(text, line) or part
     address_first = None
-    if salutation_index is not None:
-        # the address block: the last block of short lines above the salutation that is not the date
-        block: list[int] = []
+    block = list(address or ())
+    if not block and salutation_index is not None:
+        # no postal address: the last block of short lines above the salutation that is not the date
         for i in range(salutation_index - 1, -1, -1):
             line = lines[i]
             gap = text[line.end:lines[i + 1].start].count("\n") >= 2 if i + 1 < len(lines) else False
@@ -302,11 +343,13 @@ def _recipient(text: str, lines: list[_Line], head: list[_Line], salutation_inde
                     break
                 continue
             block.insert(0, i)
-        for i in block[:1]:
-            line = lines[i]
-            if _looks_like_name(line, entities):
-                return _name_part(text, line)
+    for i in block[:2]:
+        line = lines[i]
+        if _looks_like_name(line, entities):
+            return _name_part(text, line)
+        if address_first is None:
             address_first = line
+    if salutation_index is not None:
         salutation = _SALUTATION.match(lines[salutation_index].text)
         who = salutation.group("who").strip(" *_,")
         surname = who.split()[-1] if len(who.split()) > 1 else None
@@ -325,24 +368,128 @@ def _recipient(text: str, lines: list[_Line], head: list[_Line], salutation_inde
     return None
 
 
-def _subject(text: str, lines: list[_Line], salutation_index: int | None, labelled: dict[str, Part]) -> Part | None:
-    """A labelled subject ("Subject:", "Re:"), else a heading line right after (or just before) the salutation."""
+def _block_part(lines: list[_Line], block: list[int] | None) -> Part | None:
+    return Part(lines[block[0]].start, lines[block[-1]].end) if block else None
+
+
+def _head_runs(text: str, lines: list[_Line], head_end: int, is_boiler: set[int]) -> list[list[int]]:
+    """The top of the letter cut into runs of consecutive lines. A blank line ends a run, and so do the
+    lines that are not part of an address: dates, labelled lines, contact lines, table rows, page headers
+    ("Ofwat | Enforcement case ...") — PDF text has no blank lines, so these are what separate its blocks."""
+    runs: list[list[int]] = [[]]
+    for i in range(head_end):
+        line = lines[i]
+        if i and text[lines[i - 1].end:line.start].count("\n") >= 2:
+            runs.append([])
+        breaker = i in is_boiler or _label_of(line) or "|" in line.text or re.match(r"^[+=_-]{3,}", line.text) \
+            or any(len(m.group(0)) >= 0.5 * len(line.text) for m in date_matches(line.text))
+        if breaker:
+            runs.append([])
+        else:
+            runs[-1].append(i)
+    return [run for run in runs if run]
+
+
+def _address_blocks(text: str, lines: list[_Line], head_end: int, entities: list[Entity],
+                    is_boiler: set[int]) -> tuple[list[int] | None, list[int] | None]:
+    """The sender's and the recipient's postal addresses: runs of the top lines that end in a postcode.
+    The run the letter opens with is the letterhead (the sender's); of the others, the recipient's is the
+    first headed by a person's name, else the one nearest the salutation."""
+    postcodes = [e for e in pattern_entities(text) if e.kind == "postcode"]
+    runs = _head_runs(text, lines, head_end, is_boiler)
+
+    def has_postcode(run: list[int]) -> bool:
+        return any(lines[run[0]].start <= e.start and e.end <= lines[run[-1]].end for e in postcodes)
+
+    postal = [(k, run) for k, run in enumerate(runs) if has_postcode(run)]
+    sender = next((run for k, run in postal if k == 0), None)
+    others = [run for k, run in postal if k > 0]
+    named = [run for run in others if any(_looks_like_name(lines[i], entities) for i in run[:2])]
+    recipient = named[0] if named else (others[-1] if others else None)
+    if sender is None and len(others) > 1 and recipient is not others[0]:
+        sender = others[0]
+    return sender, recipient
+
+
+def _subject(text: str, lines: list[_Line], salutation_index: int | None, head_end: int, letterhead_end: int,
+             labelled: dict[str, Part], entities: list[Entity]) -> Part | None:
+    """A labelled subject ("Subject:", "Re:"); else the heading block right after the salutation; else a
+    marked heading just before it; else a marked heading line at the top below the letterhead."""
     if "subject" in labelled:
         return labelled["subject"]
-    if salutation_index is None:
-        return None
-    for i in (salutation_index + 1, salutation_index - 1):
-        if not 0 <= i < len(lines):
-            continue
-        line = lines[i].text
-        marked = line.startswith(("**", "#", "__")) or (line.isupper() and len(line) > 8)
-        if marked or (i > salutation_index and len(line.split()) <= 25 and not re.search(r"[.!?]\s*\S", line.rstrip(".")) and
-                      not re.match(r"(?:i|we|thank|thanks|following|further|as|my|our|in|on|with|please|it|you|"
-                                   r"this|the|a|an)\b", line, re.I)):
-            if i < salutation_index and not marked:
-                continue
-            return _trim(text, lines[i].start, lines[i].end)
-    return None
+    if salutation_index is not None:
+        block = _heading_block(text, lines, salutation_index + 1, entities)
+        if block:
+            # in "Town and Country Planning Act 1990 / Appeal by Mrs Lyle / Site address: ...", the
+            # subject is the line that is neither the statute it comes under nor a labelled detail
+            chosen = [line for line in block if not _legislation(line, entities) and not _labelled_detail(line)]
+            return _trim(text, *_span(chosen[-1] if chosen else block[0]))
+        before = lines[salutation_index - 1] if salutation_index > 0 else None
+        if before is not None and _marked(before.text) and not _label_of(before) and not _looks_like_name(before, entities):
+            return _trim(text, before.start, before.end)
+    headings = [line for line in _logical_lines(text, lines, letterhead_end, head_end)
+                if _marked(line.text) and not _label_of(line) and not _legislation(line, entities)
+                and not _PROTECTIVE_MARKING.match(line.text.strip("*_# ")) and not date_matches(line.text)
+                and not _looks_like_name(line, entities) and not pattern_entities(line.text)]
+    return _trim(text, *_span(headings[-1])) if headings else None
+
+
+def _span(line: _Line) -> tuple[int, int]:
+    return line.start, line.end
+
+
+def _marked(line: str) -> bool:
+    """A line set out as a heading: bold, a markdown heading, or capitals."""
+    return line.startswith(("**", "#", "__")) or (line.isupper() and len(line) > 8)
+
+
+def _logical_lines(text: str, lines: list[_Line], start: int, stop: int) -> list[_Line]:
+    """Lines from `start` to `stop`, with a PDF's wrapped continuation (a next line that starts in lower
+    case under a line with no closing punctuation) joined to the line it continues."""
+    out: list[_Line] = []
+    for line in lines[start:stop]:
+        if out and line.text[:1].islower() and not re.search(r"[.!?:;]$", out[-1].text) \
+                and text[out[-1].end:line.start].count("\n") == 1:
+            out[-1] = _Line(out[-1].start, line.end, text[out[-1].start:line.end])
+        else:
+            out.append(line)
+    return out
+
+
+def _heading_block(text: str, lines: list[_Line], start: int, entities: list[Entity]) -> list[_Line]:
+    """The subject lines under a salutation: a first line that does not read as the body's first sentence,
+    then up to three more heading lines (marked, capitalised words, statutes, labelled details) with no
+    blank line between them."""
+    block: list[_Line] = []
+    for line in _logical_lines(text, lines, start, min(len(lines), start + 8)):
+        if block and text[block[-1].end:line.start].count("\n") >= 2 or len(block) == 4:
+            break
+        words = line.text.strip("*_# ").split()
+        capitals = sum(w[:1].isupper() or not w[:1].isalpha() for w in words) / max(1, len(words))
+        if not block:
+            sentence_like = re.search(r"[.!?]\s*\S", line.text.rstrip(".")) or len(words) > 25 or \
+                (_BODY_OPENER.match(line.text) and not (capitals >= 0.6 and len(words) <= 12))
+            if not _marked(line.text) and sentence_like:
+                break
+        elif not (_marked(line.text) or capitals >= 0.6 and len(words) <= 15 or _labelled_detail(line)
+                  or _legislation(line, entities)):
+            break
+        block.append(line)
+    return block
+
+
+def _labelled_detail(line: _Line) -> bool:
+    """Any "Label: value" line ("Site address: ...", "Our ref: ..."), known label or not."""
+    return bool(_label_of(line) or re.match(r"^[\s*_]*[A-Z][A-Za-z ]{0,30}:[\s*_]+\S", line.text))
+
+
+def _legislation(line: _Line, entities: list[Entity]) -> bool:
+    """A statute's title ("Town and Country Planning Act 1990"). The model tags mixed-case titles; upper-case
+    ones it misses, and UK legislation titles end "Act|Order|Regulations|Rules <year>" by convention."""
+    if any(e.kind == "legislation" and e.end - e.start >= 0.6 * len(line.text) and line.start <= e.start < line.end
+           for e in entities):
+        return True
+    return bool(re.search(r"\b(?:act|order|regulations?|rules)\s+(?:19|20)\d\d\)?\W*$", line.text, re.I))
 
 
 def _signature(text: str, lines: list[_Line], close_index: int, entities: list[Entity],
@@ -397,20 +544,30 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
         if part is None:
             continue
         if role is None and not (_looks_like_organisation(line, entities) and organisation is None and rest.index(line) > 0):
-            comma = line.text.rfind(",")
-            if comma > 0:
-                # "Head of Repairs, Northshire Homes": the role, then the organisation
-                tail_text = line.text[comma + 1:].strip()
-                tail = _Line(line.end - len(tail_text), line.end, tail_text)
-                named_elsewhere = len(tail_text) > 3 and text.count(tail_text) >= 2
-                if (_looks_like_organisation(tail, entities) or named_elsewhere) and not re.search(r"\band\b|&", tail_text):
-                    role = _trim(text, line.start, line.start + comma)
-                    organisation = organisation or _trim(text, tail.start, tail.end)
-                    continue
-            role = part
+            # "Head of Repairs, Northshire Homes" is split; "Senior Director, Enforcement" above an
+            # organisation line is one role
+            organisation_follows = organisation is None and any(
+                _looks_like_organisation(later, entities) or _title_case(later.text) for later in rest[rest.index(line) + 1:][:1])
+            role, tail = _role_and_organisation(text, line, entities, split=not organisation_follows)
+            organisation = organisation or tail
         elif organisation is None:
             organisation = part
     return signature, sender, role, organisation
+
+
+def _role_and_organisation(text: str, line: _Line, entities: list[Entity], split: bool,
+                           third_part: bool = False) -> tuple[Part | None, Part | None]:
+    """A role line, and the organisation after its last comma when the tail names one: the model tags it,
+    the letter names it again elsewhere, or it is the third part of "name, role, organisation"."""
+    comma = line.text.rfind(",")
+    if split and comma > 0:
+        tail_text = line.text[comma + 1:].strip()
+        tail = _Line(line.end - len(tail_text), line.end, tail_text)
+        named_elsewhere = len(tail_text) > 3 and text.count(tail_text) >= 2
+        if (_looks_like_organisation(tail, entities) or named_elsewhere or third_part and _title_case(tail_text)) \
+                and not re.search(r"\band\b|&", tail_text):
+            return _trim(text, line.start, line.start + comma), _trim(text, tail.start, tail.end)
+    return _trim(text, line.start, line.end), None
 
 
 def _plain_name(line: _Line, entities: list[Entity]) -> bool:
@@ -434,8 +591,13 @@ def _from_header(text: str, part: Part, entities: list[Entity]) -> tuple[Part | 
     head = _Line(line.start, line.start + comma, line.text[:comma].strip()) if comma > 0 else line
     if _looks_like_name(head, entities):
         sender = _name_part(text, head)
-        role = _trim(text, head.end, end) if head.end < end else None
-        return sender, role, None
+        rest = _trim(text, head.end, end) if head.end < end else None
+        if rest is None:
+            return sender, None, None
+        # "From: Rachel Dunmore, LRF Manager, Cumbria LRF Secretariat": name, role, organisation
+        role, organisation = _role_and_organisation(text, _Line(rest.start, rest.end, rest.of(text)), entities,
+                                                    split=True, third_part=True)
+        return sender, role, organisation
     person = next((e for e in entities if part.start <= e.start and e.end <= end and e.kind == "person"), None)
     if person:
         honorific = re.search(r"(?:\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sir|Dame|Cllr|Councillor|Lord|Lady|Baroness|Rt\.? Hon\.?)\.?\s+)+$",
