@@ -252,7 +252,7 @@ def pipeline_fingerprint() -> str:
 
     digest = hashlib.sha256(__version__.encode())
     for name in ("loading.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
-                 "lexical.py", "records.py"):
+                 "organisation.py", "organisation_weights.json", "lexical.py", "records.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 

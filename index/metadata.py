@@ -12,7 +12,7 @@ import re
 from .cleaning import strip_markup
 from .entities import Entity, extract_entities
 from .records import LetterMetadata
-from .structure import DATE_PATTERNS, LetterStructure, Part, parse_date, read_structure
+from .structure import DATE_PATTERNS, LetterStructure, Part, parse_date, read_structure, spelt_out
 
 __all__ = ["DATE_PATTERNS", "ROLE_WORDS", "extract_metadata", "metadata_from_structure", "parse_date"]
 
@@ -29,21 +29,16 @@ def _value(text: str, part: Part | None, limit: int = 200) -> str | None:
     return value[:limit] if value else None
 
 
-def _expand_acronym(acronym: str, text: str) -> str:
-    """'GMCA' -> 'Greater Manchester Combined Authority' when the letter spells it out."""
-    if not acronym.isupper() or not 2 <= len(acronym) <= 8:
-        return acronym
-    words = r"\s+".join(rf"{letter}[a-z]+" for letter in acronym)
-    match = re.search(rf"\b{words}\b", text)
-    return match.group(0) if match else acronym
+def organisation_value(text: str, part: Part | None) -> str | None:
+    """The organisation as metadata shows it: markup removed, an acronym spelt out when the letter does."""
+    value = _value(text, part)
+    return (spelt_out(value, text) or value) if value else None
 
 
 def metadata_from_structure(text: str, structure: LetterStructure, fallback_title: str | None = None) -> LetterMetadata:
     sender = _value(text, structure.sender, 120)
     role = _value(text, structure.role)
-    organisation = _value(text, structure.organisation)
-    if organisation:
-        organisation = _expand_acronym(organisation, text)
+    organisation = organisation_value(text, structure.organisation)
     subject = _value(text, structure.subject, 300)
     if subject:
         subject = re.sub(r"^(?:subject|re|regarding)\s*[:.-]\s*", "", subject, flags=re.I) or None

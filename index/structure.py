@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .cleaning import boilerplate_lines
 from .entities import Entity, pattern_entities
+from .organisation import Candidate, choose_organisation
 
 MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -67,6 +68,9 @@ _HONORIFIC = re.compile(r"^(?:(?:the\s+)?rt\.?\s+hon\.?|the\s+hon\.?|mr|mrs|ms|m
 _NOT_A_NAME_LINE = re.compile(r"[@:;/\d]|https?|www\.")
 _GENERIC_ADDRESSEE = re.compile(r"^(?:sir|madam|sirs|sir\s*(?:or|/)\s*madam|colleagues?|all|everyone|friends?|parents?(?:\s+and\s+carers?)?|"
                                 r"resident|customer|applicant|partners?|members?|[a-z]+\s+(?:and|&)\s+[a-z]+)$", re.I)
+
+
+_NOBODY = re.compile(r"^(?:sir|madam|sirs|sir\s*(?:or|/)\s*madam|madam\s*(?:or|/)\s*sir|all|everyone)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,16 @@ def _name_part(text: str, line: _Line) -> Part | None:
 
 
 def read_structure(text: str, entities: list[Entity] = ()) -> LetterStructure:
+    return _read(text, entities)[0]
+
+
+def organisation_candidates(text: str, entities: list[Entity] = ()) -> list[Candidate]:
+    """The lines that may name the letter's organisation, with their layout evidence (what the
+    organisation model is fitted on)."""
+    return _read(text, entities)[1]
+
+
+def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list[Candidate]]:
     lines = _lines(text)
     boiler = boilerplate_lines(text)
     is_boiler = {i for i, line in enumerate(lines) if (line.start, line.end) in boiler}
@@ -285,14 +299,20 @@ def read_structure(text: str, entities: list[Entity] = ()) -> LetterStructure:
         signature, sender, role, organisation = _signature(text, lines, close_index, entities, is_boiler)
     if sender is None and "from" in labelled:
         sender, role, organisation = _from_header(text, labelled["from"], entities)
-    if organisation is None:
+    from_organisation = _from_header(text, labelled["from"], entities)[2] if "from" in labelled else None
+    candidates = _organisation_candidates(text, lines, head, recipient_address, signature, sender,
+                                          (organisation, from_organisation), entities, is_boiler)
+    chosen = choose_organisation(candidates)
+    if chosen is not None:
+        organisation = chosen
+    elif organisation is None:
         organisation = _letterhead_organisation(text, lines, head, entities, is_boiler)
     letterhead = None
     if head:
         letterhead = Part(head[0].start, head[min(len(head), 6) - 1].end)
     cc = labelled.get("cc") or _tail_list(text, lines, close_index, "cc")
     enclosures = labelled.get("enclosures") or _tail_list(text, lines, close_index, "enclosures")
-    return LetterStructure(
+    structure = LetterStructure(
         date=date, date_iso=date_iso, recipient=recipient,
         salutation=lines[salutation_index].part if salutation_index is not None else None,
         subject=subject, reference=labelled.get("reference"), their_reference=labelled.get("their_reference"),
@@ -300,6 +320,7 @@ def read_structure(text: str, entities: list[Entity] = ()) -> LetterStructure:
         close=lines[close_index].part if close_index is not None else None, signature=signature,
         letterhead=letterhead, cc=cc, enclosures=enclosures, labelled=labelled,
         sender_address=_block_part(lines, sender_address), recipient_address=_block_part(lines, recipient_address))
+    return structure, candidates
 
 
 def _date(text: str, lines: list[_Line], head: list[_Line], labelled: dict[str, Part]) -> tuple[Part | None, str | None]:
@@ -338,7 +359,7 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
             gap = text[line.end:lines[i + 1].start].count("\n") >= 2 if i + 1 < len(lines) else False
             if block and gap:
                 break
-            if i in is_boiler or date_matches(line.text) or _label_of(line):
+            if i in is_boiler or date_matches(line.text) or _labelled_detail(line):
                 if block:
                     break
                 continue
@@ -360,7 +381,10 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
                         and not re.search(r"\d|\|", line.text) and line.text.split()[0][:1].isupper() \
                         and len(_name_part(text, line).of(text).split()) > len(who.split()):
                     return _name_part(text, line)
-        if who and not _GENERIC_ADDRESSEE.match(who) and len(who.split()) <= 8:
+        # "Dear Parents and Carers" names the audience when no address block names anyone;
+        # "Dear Sir or Madam" never does
+        audience = not block and not _NOBODY.match(who)
+        if who and (audience or not _GENERIC_ADDRESSEE.match(who)) and len(who.split()) <= 8:
             start = lines[salutation_index].start + salutation.start("who")
             return _trim(text, start, start + len(salutation.group("who")))
     if address_first is not None and len(address_first.text.split()) <= 12 and "|" not in address_first.text:
@@ -401,9 +425,12 @@ def _address_blocks(text: str, lines: list[_Line], head_end: int, entities: list
     def has_postcode(run: list[int]) -> bool:
         return any(lines[run[0]].start <= e.start and e.end <= lines[run[-1]].end for e in postcodes)
 
+    # the letterhead is the first run of more than one line or with a postcode (a protective marking or
+    # a page header line may stand above it on its own)
+    first = next((k for k, run in enumerate(runs) if len(run) > 1 or has_postcode(run)), 0)
     postal = [(k, run) for k, run in enumerate(runs) if has_postcode(run)]
-    sender = next((run for k, run in postal if k == 0), None)
-    others = [run for k, run in postal if k > 0]
+    sender = next((run for k, run in postal if k <= first), None)
+    others = [run for k, run in postal if k > first]
     named = [run for run in others if any(_looks_like_name(lines[i], entities) for i in run[:2])]
     recipient = named[0] if named else (others[-1] if others else None)
     if sender is None and len(others) > 1 and recipient is not others[0]:
@@ -606,6 +633,139 @@ def _from_header(text: str, part: Part, entities: list[Entity]) -> tuple[Part | 
         return Part(start, person.end), _trim(text, person.end, end), None
     organisation = _trim(text, part.start, end) if _looks_like_organisation(line, entities) else None
     return None, None, organisation
+
+
+# " | ", " - ", " – ", " — ", a tab or a wide gap: what separates the parts of a letterhead or footer line
+_SEGMENT_BREAK = re.compile(r"\s+[|–—-]\s+|\t+|\s{3,}")
+
+
+_COMMA = re.compile(r",\s*")
+
+
+def _segments(text: str, line: _Line, breaks: re.Pattern = _SEGMENT_BREAK) -> list[Part]:
+    out, start = [], line.start
+    for gap in list(breaks.finditer(line.text)) + [None]:
+        end = line.start + gap.start() if gap else line.end
+        part = _trim(text, start, end)
+        if part is not None:
+            out.append(part)
+        if gap:
+            start = line.start + gap.end()
+    return out
+
+
+def _organisation_candidates(text: str, lines: list[_Line], head: list[_Line], recipient_address: list[int] | None,
+                             signature: Part | None, sender: Part | None, rule_choices: tuple[Part | None, ...],
+                             entities: list[Entity], is_boiler: set[int]) -> list[Candidate]:
+    """Every place a letter may name the body it comes from, each with the layout evidence for it: the
+    letterhead's lines (and their " | " parts), the signature block's lines under the name (and a role
+    line's part after its comma, and "on behalf of ..."), the "From:" header's parts and the footer's."""
+    found: dict[tuple[int, int], dict[str, float]] = {}
+    recipient_lines = set(recipient_address or ())
+
+    def add(part: Part | None, source: str, **extra: float) -> None:
+        if part is None or part.end - part.start < 3:
+            return
+        label = re.match(r"[\s*_#]*[A-Z][A-Za-z ]{0,30}:[\s*_]*", part.of(text))
+        if label:  # "Printed by: Lowri Pritchard-Evans": the value may name a body, the whole line does not
+            extra["labelled_line"] = 1.0
+            part = _trim(text, part.start + label.end(), part.end)
+            if part is None:
+                return
+        value = part.of(text).strip("*_# ")
+        if not re.search(r"[A-Za-z]{2}", value) or len(value.split()) > 14:
+            return
+        as_line = _Line(part.start, part.end, part.of(text))
+        if _looks_like_name(as_line, entities):
+            return  # a person, not the body they work for
+        features = found.setdefault((part.start, part.end), {})
+        features[source] = 1.0
+        for name, weight in extra.items():
+            features[name] = max(features.get(name, 0.0), weight)
+
+    top = [i for i in range(min(len(head), 12)) if i not in recipient_lines and not _label_of(lines[i])
+           and not date_matches(lines[i].text) and not _SALUTATION.match(lines[i].text)]
+    def add_line(line: _Line, source: str, **extra: float) -> None:
+        segments = _segments(text, line)
+        if len(segments) >= 4:
+            return  # a list ("BOLTON  BURY  MANCHESTER ..." partner councils in a footer) names no one sender
+        for k, part in enumerate(segments):
+            add(part, source, first_segment=float(k == 0), **extra)
+            commas = _segments(text, _Line(part.start, part.end, part.of(text)), _COMMA)
+            if len(commas) > 1 and k == 0:  # "GMCA, Churchgate House, 56 Oxford Street": the body, then its address
+                add(commas[0], source, first_segment=1.0, before_comma=1.0, **extra)
+
+    for rank, i in enumerate(top[:8]):
+        add_line(lines[i], "letterhead", letterhead_rank=1.0 / (1 + rank))
+    if signature is not None:
+        block = [line for line in lines if signature.start <= line.start and line.end <= signature.end]
+        after_name = [line for line in block if sender is None or line.start > sender.start]
+        for k, line in enumerate(after_name[:5]):
+            behalf = _ON_BEHALF.search(line.text)
+            if behalf and len(line.text) > behalf.end() + 3:
+                add(_trim(text, line.start + behalf.end(), line.end), "signature", on_behalf=1.0, signature_rank=1.0 / (1 + k))
+                continue
+            add(_trim(text, line.start, line.end), "signature", signature_rank=1.0 / (1 + k))
+            comma = line.text.rfind(",")
+            if comma > 0:
+                add(_trim(text, line.start + comma + 1, line.end), "signature", signature_rank=1.0 / (1 + k), after_comma=1.0)
+    tail_start = next((i for i, line in enumerate(lines) if signature is not None and line.start >= signature.end), len(lines))
+    footer = [line for i, line in enumerate(lines)
+              if i in is_boiler and i >= len(head) or i >= tail_start and not _label_of(line)]
+    for line in footer:
+        if not re.search(r"@|www\.|\d{4,}", line.text):
+            add_line(line, "footer")
+    # the model's organisations inside those lines ("GMCA, Churchgate House, 56 Oxford Street")
+    regions = [(lines[i].start, lines[i].end, "letterhead") for i in top[:8]]
+    regions += [(line.start, line.end, "footer") for line in footer]
+    if signature is not None:
+        regions.append((signature.start, signature.end, "signature"))
+    for e in entities:
+        where = next((source for a, b, source in regions if a <= e.start and e.end <= b), None)
+        if e.kind == "organisation" and "\n" not in text[e.start:e.end] and where:
+            add(Part(e.start, e.end), "entity_span", **{where: 1.0})
+    for part in rule_choices:
+        if part is not None:
+            add(part, "layout_rule")
+
+    lowered = text.lower()
+    out = []
+    for (start, end), features in found.items():
+        line = _Line(start, end, text[start:end])
+        value = text[start:end].strip("*_# ")
+        words = value.split()
+        letters = max(1, sum(c.isalpha() for c in value))
+
+        def cover(kind: str) -> float:
+            """How well the model's best span of this kind fits the candidate (shared letters over the
+            letters of either): a span running on into the next part of the line fits less."""
+            best = 0.0
+            for e in entities:
+                if e.kind == kind and e.start < end and e.end > start:
+                    shared = sum(c.isalpha() for c in text[max(e.start, start):min(e.end, end)])
+                    union = letters + sum(c.isalpha() for c in text[e.start:e.end]) - shared
+                    best = max(best, shared / max(1, union))
+            return best
+
+        features.update(
+            organisation_entity=min(1.0, cover("organisation")), person_entity=min(1.0, cover("person")),
+            place_entity=min(1.0, cover("place")), digits=float(bool(re.search(r"\d", value))),
+            contact=float(bool(re.search(r"@|www\.|https?:|\b(?:tel|telephone|phone|e-?mail)\b", value, re.I))),
+            capitalised=float(_title_case(value) or value.isupper()), words=min(1.0, len(words) / 10),
+            named_again=float(lowered.count(value.lower()) >= 2),
+            spelt_out=float(bool(spelt_out(value, text))),
+            person_name=float(_plain_name(line, entities)))
+        out.append(Candidate(Part(start, end), features))
+    return out
+
+
+def spelt_out(acronym: str, text: str) -> str | None:
+    """'GMCA' -> 'Greater Manchester Combined Authority' when the letter spells the acronym out."""
+    if not acronym.isupper() or not 2 <= len(acronym) <= 8 or not acronym.isalpha():
+        return None
+    words = r"\s+".join(rf"{letter}[a-z]+" for letter in acronym)
+    match = re.search(rf"\b{words}\b", text)
+    return match.group(0) if match else None
 
 
 def _letterhead_organisation(text: str, lines: list[_Line], head: list[_Line], entities: list[Entity],
