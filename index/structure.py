@@ -55,7 +55,8 @@ _SALUTATION = re.compile(r"^[\s*_>]*dear\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
 _FAO = re.compile(r"^\s*(?:f\.?a\.?o\.?|for\s+the\s+attention\s+of)\s*[:,]?\s*", re.I)
 # Words that open a letter's first sentence: a line after "Dear ..." that starts with one is the body,
 # not a subject heading (a closed class of pronouns and openers, which a fitted criterion would only relearn).
-_BODY_OPENER = re.compile(r"(?:i|we|thank|thanks|following|further|as|my|our|in|on|with|please|it|you|this|the|a|an)\b", re.I)
+_BODY_OPENER = re.compile(r"(?:i|we|he|she|they|there|thank|thanks|following|further|as|my|our|your|in|on|with|please|it|you|"
+                          r"this|the|a|an)\b", re.I)
 # Protective markings (the Government Security Classifications and "private and confidential") head a
 # letter in capitals without being its subject; the vocabulary is fixed by policy, hence a list.
 _PROTECTIVE_MARKING = re.compile(r"^(?:official(?:[\s-]+sensitive)?|secret|top\s+secret|restricted|confidential|"
@@ -83,6 +84,17 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Response:
+    """A "Response by the Commissioner:" section: its heading, who responds (as the heading names them),
+    the response's text, and the numbered item (recommendation, question) it answers."""
+
+    heading: Part
+    who: Part | None
+    text: Part | None
+    item: Part | None
+
+
+@dataclass(frozen=True)
 class LetterStructure:
     """Where each part of a letter is; None when the letter does not have it."""
 
@@ -104,6 +116,10 @@ class LetterStructure:
     labelled: dict[str, Part] = field(default_factory=dict)
     sender_address: Part | None = None  # the postal address block in the letterhead
     recipient_address: Part | None = None  # the addressee's block: name, organisation, address
+    signed_by: Part | None = None  # who signed for the sender ("Sam Price" above "pp David Lowe")
+    on_behalf_of: Part | None = None  # the body a signature is "for and on behalf of"
+    body: Part | None = None  # from under the salutation (and subject) to above the close
+    responses: tuple[Response, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -224,7 +240,7 @@ def _entity_cover(line: _Line, entities: list[Entity], kinds: tuple[str, ...]) -
 
 
 def _looks_like_name(line: _Line, entities: list[Entity]) -> bool:
-    text = line.text.strip("*_ ")
+    text = _FAO.sub("", line.text.strip("*_ "))
     if _NOT_A_NAME_LINE.search(text) or len(text.split()) > 8 or text.endswith("."):
         return False
     if _entity_cover(line, entities, ("person",)):
@@ -310,6 +326,7 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
     letterhead = None
     if head:
         letterhead = Part(head[0].start, head[min(len(head), 6) - 1].end)
+    signed_by, on_behalf_of = _signatory(text, lines, signature, sender, entities)
     cc = labelled.get("cc") or _tail_list(text, lines, close_index, "cc")
     enclosures = labelled.get("enclosures") or _tail_list(text, lines, close_index, "enclosures")
     structure = LetterStructure(
@@ -319,7 +336,9 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
         sender=sender, role=role, organisation=organisation,
         close=lines[close_index].part if close_index is not None else None, signature=signature,
         letterhead=letterhead, cc=cc, enclosures=enclosures, labelled=labelled,
-        sender_address=_block_part(lines, sender_address), recipient_address=_block_part(lines, recipient_address))
+        sender_address=_block_part(lines, sender_address), recipient_address=_block_part(lines, recipient_address),
+        signed_by=signed_by, on_behalf_of=on_behalf_of, body=_body(text, lines, salutation_index, subject, close_index),
+        responses=_responses(text, lines, close_index, is_boiler))
     return structure, candidates
 
 
@@ -364,6 +383,8 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
                     break
                 continue
             block.insert(0, i)
+        if block and block[0] == 0:
+            block = []  # the block the letter opens with is its letterhead
     for i in block[:2]:
         line = lines[i]
         if _looks_like_name(line, entities):
@@ -379,7 +400,7 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
             for line in lines[max(0, salutation_index - 15):salutation_index]:
                 if re.search(rf"\b{re.escape(surname)}\b", line.text) and len(line.text.split()) <= 6 \
                         and not re.search(r"\d|\|", line.text) and line.text.split()[0][:1].isupper() \
-                        and len(_name_part(text, line).of(text).split()) > len(who.split()):
+                        and len(_name_part(text, line).of(text).split()) > len(_HONORIFIC.sub("", who).split()):
                     return _name_part(text, line)
         # "Dear Parents and Carers" names the audience when no address block names anyone;
         # "Dear Sir or Madam" never does
@@ -580,6 +601,67 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
         elif organisation is None:
             organisation = part
     return signature, sender, role, organisation
+
+
+def _signatory(text: str, lines: list[_Line], signature: Part | None, sender: Part | None,
+               entities: list[Entity]) -> tuple[Part | None, Part | None]:
+    """Who signed for the sender (the name above a "pp" line) and the body the signature is on behalf of."""
+    if signature is None:
+        return None, None
+    block = [line for line in lines if signature.start <= line.start and line.end <= signature.end]
+    signed_by = on_behalf_of = None
+    for k, line in enumerate(block):
+        if _PP.match(line.text) and k > 0 and signed_by is None:
+            above = block[k - 1]
+            if _looks_like_name(above, entities) or _plain_name(above, entities):
+                signed_by = _name_part(text, above)
+        behalf = _ON_BEHALF.match(line.text) or re.search(r"\bon\s+behalf\s+of\s+", line.text, re.I)
+        if behalf and on_behalf_of is None and len(line.text) > behalf.end() + 2 and (sender is None or line.start >= sender.start):
+            on_behalf_of = _trim(text, line.start + behalf.end(), line.end)
+    return signed_by, on_behalf_of
+
+
+def _body(text: str, lines: list[_Line], salutation_index: int | None, subject: Part | None,
+          close_index: int | None) -> Part | None:
+    """The letter's own words: under the salutation (and a subject heading there) to above the close."""
+    start = salutation_index + 1 if salutation_index is not None else 0
+    while start < len(lines) and subject is not None and lines[start].start < subject.end:
+        start += 1
+    end = close_index if close_index is not None else len(lines)
+    return Part(lines[start].start, lines[end - 1].end) if start < end else None
+
+
+_RESPONSE_HEADING = re.compile(r"^[\s*_#>]*(?:(?:our|my)\s+)?(?:response|reply|answer)\s+(?:by|from|of)\s+(?P<who>[^:\n]+?)"
+                               r"[\s*_]*:?[\s*_]*$", re.I)
+_NUMBERED = re.compile(r"^[\s*_#]*(?:\(?\d{1,2}[.)]|recommendation\s+\d+\b)", re.I)
+
+
+def _responses(text: str, lines: list[_Line], close_index: int | None, is_boiler: set[int]) -> tuple[Response, ...]:
+    """ "Response by X:" headings, the text under each (to the next numbered item, heading or close) and
+    the numbered item above each."""
+    out = []
+    stop = close_index if close_index is not None else len(lines)
+    for i in range(stop):
+        heading = _RESPONSE_HEADING.match(lines[i].text)
+        if not heading or len(lines[i].text.split()) > 10:
+            continue
+        body: list[_Line] = []
+        for j in range(i + 1, stop):
+            line = lines[j]
+            if j in is_boiler or _NUMBERED.match(line.text) or _RESPONSE_HEADING.match(line.text) or _FOOTER_LINE.search(line.text):
+                break
+            if body and text[body[-1].end:line.start].count("\n") >= 2 and not line.text[:1].islower():
+                break
+            body.append(line)
+        item_at = next((j for j in range(i - 1, max(-1, i - 15), -1) if _NUMBERED.match(lines[j].text)), None)
+        item = None
+        if item_at is not None:
+            item_lines = [lines[j] for j in range(item_at, i) if j not in is_boiler and not _FOOTER_LINE.search(lines[j].text)]
+            item = Part(item_lines[0].start, item_lines[-1].end) if item_lines else None
+        who_start = lines[i].start + heading.start("who")
+        out.append(Response(heading=lines[i].part, who=_trim(text, who_start, lines[i].start + heading.end("who")),
+                            text=Part(body[0].start, body[-1].end) if body else None, item=item))
+    return tuple(out)
 
 
 def _role_and_organisation(text: str, line: _Line, entities: list[Entity], split: bool,
