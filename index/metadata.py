@@ -1,9 +1,10 @@
 """Letter metadata from the canonical text: text (and its entities) in, `LetterMetadata` out.
 
 The fields come from the letter's structure (`index.structure`): the date line or labelled date, the
-addressee, the subject line, the sender's own reference, and the signature block (or memo/e-mail
-"From:" header, or letterhead) for sender, role and organisation. A field the letter does not state
-stays None rather than being guessed.
+addressee, the subject line, the sender's own reference (else a case reference in the subject heading,
+else the reference it replies to), and the signature block (or memo/e-mail "From:" header, or
+letterhead) for sender, role and organisation. A field the letter does not state stays None rather
+than being guessed.
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def metadata_from_structure(text: str, structure: LetterStructure, fallback_titl
             title += f" ({date})"
     return LetterMetadata(sender=sender, role=role, organisation=organisation, date=date,
                           recipient=_value(text, structure.recipient, 120), subject=subject,
-                          reference=_value(text, structure.reference, 80), title=title or fallback_title)
+                          reference=_value(text, structure.reference or structure.their_reference, 80),
+                          title=title or fallback_title)
 
 
 def extract_metadata(text: str, fallback_title: str | None = None,

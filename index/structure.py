@@ -332,7 +332,8 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
     structure = LetterStructure(
         date=date, date_iso=date_iso, recipient=recipient,
         salutation=lines[salutation_index].part if salutation_index is not None else None,
-        subject=subject, reference=labelled.get("reference"), their_reference=labelled.get("their_reference"),
+        subject=subject, reference=labelled.get("reference") or _subject_reference(text, subject),
+        their_reference=labelled.get("their_reference"),
         sender=sender, role=role, organisation=organisation,
         close=lines[close_index].part if close_index is not None else None, signature=signature,
         letterhead=letterhead, cc=cc, enclosures=enclosures, labelled=labelled,
@@ -367,6 +368,11 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
     when it names a person, else the salutation's addressee, else the address block's first line."""
     if "recipient" in labelled:
         part = labelled["recipient"]
+        # "To: Mr D Reid (Claimant) and Brindley Ltd (Respondent)": courts and tribunals list the parties,
+        # each with its part in brackets; the first named is the addressee
+        parties = re.match(r"(?P<first>[^()]+?)\s*\([A-Z][a-z]+\)\s*(?:and|&|;|,)\s+\S", part.of(text))
+        if parties:
+            part = Part(part.start, part.start + parties.end("first"))
         line = _Line(part.start, part.end, part.of(text))
         return _name_part(text, line) or part
     address_first = None
@@ -480,6 +486,15 @@ def _subject(text: str, lines: list[_Line], salutation_index: int | None, head_e
                 and not _PROTECTIVE_MARKING.match(line.text.strip("*_# ")) and not date_matches(line.text)
                 and not _looks_like_name(line, entities) and not pattern_entities(line.text)]
     return _trim(text, *_span(headings[-1])) if headings else None
+
+
+def _subject_reference(text: str, subject: Part | None) -> Part | None:
+    """With no reference line, the case reference a subject heading carries ("Planning application
+    UTT/22/2147/OP - Land at ...")."""
+    if subject is None:
+        return None
+    found = [e for e in pattern_entities(subject.of(text)) if e.kind == "reference"]
+    return Part(subject.start + found[0].start, subject.start + found[0].end) if len(found) == 1 else None
 
 
 def _span(line: _Line) -> tuple[int, int]:

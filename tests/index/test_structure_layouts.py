@@ -348,3 +348,44 @@ def test_shipped_weights_say_what_they_were_fitted_on():
     saved = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
     assert "train" in saved["provenance"]["fitted_on"] and saved["provenance"]["command"]
     assert load_weights() == {k: float(v) for k, v in saved["weights"].items()} and load_weights()["letterhead_rank"] > 0
+
+
+def test_tribunal_to_line_lists_the_parties_and_the_first_is_the_addressee():
+    m = extract_metadata(letter("""
+        To: Mr D Okafor-Reid (Claimant) and Brindley Logistics Limited (Respondent)
+        Date: 4 March 2024
+
+        Dear Sirs,
+
+        A preliminary hearing has been listed.
+        """))
+    assert m.recipient == "Mr D Okafor-Reid"
+
+
+def test_reference_from_the_reply_or_the_subject_when_the_sender_gives_none():
+    assert extract_metadata("Your ref: UTT/22/2147/OP\n\nDear Mr Prewett,\n\nWe object.\n").reference == "UTT/22/2147/OP"
+    m = extract_metadata("Dear Mr Prewett,\n\n**Planning application UTT/22/2147/OP, Land at Chickney Road**\n\nWe object.\n")
+    assert m.reference == "UTT/22/2147/OP"
+
+
+def test_dear_minister_takes_the_name_from_the_address_block():
+    m = extract_metadata(letter("""
+        Open Doors Youth Alliance
+        12 Kirkgate, Leeds LS1 6BY
+
+        Rt Hon Alastair Penhaligon MP
+        Minister for Civil Society and Youth
+        Department for Culture, Media and Sport
+        100 Parliament Street
+        London SW1A 2BQ
+
+        14 November 2022
+
+        Dear Minister,
+
+        Youth services funding
+
+        We write about youth services.
+        """))
+    assert m.recipient == "Rt Hon Alastair Penhaligon MP"
+    assert m.subject == "Youth services funding"
