@@ -477,7 +477,7 @@ def _subject(text: str, lines: list[_Line], salutation_index: int | None, head_e
             # in "Town and Country Planning Act 1990 / Appeal by Mrs Lyle / Site address: ...", the
             # subject is the line that is neither the statute it comes under nor a labelled detail
             chosen = [line for line in block if not _legislation(line, entities) and not _labelled_detail(line)]
-            return _trim(text, *_span(chosen[-1] if chosen else block[0]))
+            return _trim(text, *_span(chosen[0] if chosen else block[0]))
         before = lines[salutation_index - 1] if salutation_index > 0 else None
         if before is not None and _marked(before.text) and not _label_of(before) and not _looks_like_name(before, entities):
             return _trim(text, before.start, before.end)

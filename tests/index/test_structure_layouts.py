@@ -191,6 +191,12 @@ def test_subject_block_skips_the_statute_and_labelled_details():
     assert m.subject == "Appeal by Mrs Cassandra Lyle"
 
 
+def test_pdf_subject_followed_by_a_section_heading_keeps_the_subject():
+    m = extract_metadata("Dear Secretary of State,\nBus franchising in the West of England\nBackground\n"
+                         "Bus use in our region has not recovered from the pandemic.\n")
+    assert m.subject == "Bus franchising in the West of England"
+
+
 @pytest.mark.parametrize("heading, subject", [
     ("The Victim Contact Scheme", "The Victim Contact Scheme"),  # starts like a sentence, set out as a title
     ("Thank you for your letter of 3 May.", None),                 # the body's first sentence
