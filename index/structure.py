@@ -166,6 +166,8 @@ def _lines(text: str) -> list[_Line]:
     for match in re.finditer(r"[^\n]+", text):
         raw = match.group(0)
         stripped = raw.strip()
+        if stripped.endswith("\\"):  # a markdown hard line break
+            stripped = stripped[:-1].rstrip()
         if stripped:
             start = match.start() + len(raw) - len(raw.lstrip())
             out.append(_Line(start, start + len(stripped), stripped))
@@ -212,6 +214,17 @@ def _unmarked_label_of(line: _Line) -> tuple[str, Part | None] | None:
                 break
             return name, _trim_value(line, line.start + words[n].start(), line.end)
     return None
+
+
+def _cells(line: _Line) -> list[_Line]:
+    """The cells of a table row (split at "|" or tabs); [] for a line that is not one."""
+    out = []
+    for match in re.finditer(r"[^|\t]+", line.text):
+        value = match.group(0)
+        if value.strip(" *-:"):
+            start = line.start + match.start() + len(value) - len(value.lstrip())
+            out.append(_Line(start, start + len(value.strip()), value.strip()))
+    return out if len(out) >= 2 else []
 
 
 def _own_reference(name: str, line: _Line, earlier: Part) -> bool:
@@ -290,6 +303,10 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
     labelled: dict[str, Part] = {}
     for i, line in enumerate(lines[:60]):
         found = _label_of(line)
+        if found is None:
+            # a table row of other cells with a labelled one ("| Mr J Hale | Our ref: ODYA/22/31 |"), as
+            # markdown tables and Word tables (cells joined by tabs) set out an address beside the references
+            found = next(filter(None, (_label_of(cell) for cell in _cells(line))), None)
         if found and found[1] is not None and (found[0] not in labelled or _own_reference(found[0], line, labelled[found[0]])):
             labelled[found[0]] = found[1]
         elif found and found[1] is None and i + 1 < len(lines) and found[0] not in labelled:
@@ -393,7 +410,10 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
             block = []  # the block the letter opens with is its letterhead
     for i in block[:2]:
         line = lines[i]
-        if _looks_like_name(line, entities):
+        comma = line.text.find(",")
+        # "Rt Hon Alastair Penhaligon MP, Minister for ..., London SW1A 2BQ": an address on one line
+        first = _Line(line.start, line.start + comma, line.text[:comma]) if comma > 0 else line
+        if _looks_like_name(line, entities) or first is not line and _looks_like_name(first, entities):
             return _name_part(text, line)
         if address_first is None:
             address_first = line
@@ -428,17 +448,32 @@ def _head_runs(text: str, lines: list[_Line], head_end: int, is_boiler: set[int]
     lines that are not part of an address: dates, labelled lines, contact lines, table rows, page headers
     ("Ofwat | Enforcement case ...") — PDF text has no blank lines, so these are what separate its blocks."""
     runs: list[list[int]] = [[]]
+    chained = False  # the current run is a chain of one-line paragraphs (markdown sets addresses out so)
     for i in range(head_end):
         line = lines[i]
-        if i and text[lines[i - 1].end:line.start].count("\n") >= 2:
-            runs.append([])
         breaker = i in is_boiler or _label_of(line) or "|" in line.text or re.match(r"^[+=_-]{3,}", line.text) \
             or any(len(m.group(0)) >= 0.5 * len(line.text) for m in date_matches(line.text))
+        gap = i and text[lines[i - 1].end:line.start].count("\n") >= 2
+        if gap:
+            # one-line paragraphs continue a chain of one-line paragraphs, until a postcode ends the address
+            previous = runs[-1]
+            follows_gap_only = previous and previous[-1] == i - 1
+            one_line = i + 1 >= head_end or text[line.end:lines[i + 1].start].count("\n") >= 2
+            ended = previous and _has_postcode(lines[previous[-1]].text)
+            chained = bool(follows_gap_only and one_line and not breaker and not ended
+                           and (len(previous) == 1 or chained))
+            if not chained:
+                runs.append([])
         if breaker:
             runs.append([])
+            chained = False
         else:
             runs[-1].append(i)
     return [run for run in runs if run]
+
+
+def _has_postcode(line: str) -> bool:
+    return any(e.kind == "postcode" for e in pattern_entities(line))
 
 
 def _address_blocks(text: str, lines: list[_Line], head_end: int, entities: list[Entity],

@@ -395,3 +395,32 @@ def test_dear_minister_takes_the_name_from_the_address_block():
         """))
     assert m.recipient == "Rt Hon Alastair Penhaligon MP"
     assert m.subject == "Youth services funding"
+
+
+_MARKDOWN_LETTER = """# Open Doors Youth Alliance
+
+12 Kirkgate, Leeds LS1 6BY
+
+{block}
+
+14 November 2022
+
+Dear Minister,
+
+We write about youth services.
+"""
+
+
+@pytest.mark.parametrize("block", [
+    "**Rt Hon Alastair Penhaligon MP**  \nMinister for Civil Society and Youth  \n100 Parliament Street  \nLondon SW1A 2BQ",
+    "Rt Hon Alastair Penhaligon MP\\\nMinister for Civil Society and Youth\\\n100 Parliament Street\\\nLondon SW1A 2BQ",
+    "Rt Hon Alastair Penhaligon MP\n\nMinister for Civil Society and Youth\n\n100 Parliament Street\n\nLondon SW1A 2BQ",
+    "Rt Hon Alastair Penhaligon MP, Minister for Civil Society and Youth, 100 Parliament Street, London SW1A 2BQ",
+], ids=["trailing-spaces", "backslash-breaks", "one-line-paragraphs", "one-line-address"])
+def test_markdown_address_blocks_however_the_lines_are_broken(block):
+    assert extract_metadata(_MARKDOWN_LETTER.format(block=block)).recipient == "Rt Hon Alastair Penhaligon MP"
+
+
+def test_labelled_cell_beside_an_address_cell_in_a_table_row():
+    for row in ("| Mr J Hale | Our ref: ODYA/22/31 |", "Mr J Hale\tOur ref: ODYA/22/31"):
+        assert extract_metadata(f"{row}\n\nDear Mr Hale,\n\nText.\n").reference == "ODYA/22/31"
