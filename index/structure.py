@@ -528,7 +528,8 @@ def _subject_reference(text: str, subject: Part | None) -> Part | None:
     UTT/22/2147/OP - Land at ...")."""
     if subject is None:
         return None
-    found = [e for e in pattern_entities(subject.of(text)) if e.kind == "reference"]
+    found = [e for e in pattern_entities(subject.of(text)) if e.kind == "reference"
+             and not re.fullmatch(r"(?:19|20)\d\d[-/](?:\d\d|(?:19|20)\d\d)", subject.of(text)[e.start:e.end])]  # "2024-25" is a year
     return Part(subject.start + found[0].start, subject.start + found[0].end) if len(found) == 1 else None
 
 
@@ -805,7 +806,7 @@ def _organisation_candidates(text: str, lines: list[_Line], head: list[_Line], r
             if part is None:
                 return
         value = part.of(text).strip("*_# ")
-        if not re.search(r"[A-Za-z]{2}", value) or len(value.split()) > 14:
+        if not re.search(r"[A-Za-z]{2}", value) or len(value.split()) > 14 or _PROTECTIVE_MARKING.match(value):
             return
         as_line = _Line(part.start, part.end, part.of(text))
         if _looks_like_name(as_line, entities):

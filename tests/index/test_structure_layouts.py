@@ -424,3 +424,33 @@ def test_markdown_address_blocks_however_the_lines_are_broken(block):
 def test_labelled_cell_beside_an_address_cell_in_a_table_row():
     for row in ("| Mr J Hale | Our ref: ODYA/22/31 |", "Mr J Hale\tOur ref: ODYA/22/31"):
         assert extract_metadata(f"{row}\n\nDear Mr Hale,\n\nText.\n").reference == "ODYA/22/31"
+
+
+def test_ministers_letter_under_a_protective_marking():
+    m = extract_metadata(letter("""
+        OFFICIAL
+
+        Rt Hon Simon Hoare MP
+        Minister for Local Government
+        Department for Levelling Up, Housing and Communities
+        2 Marsham Street
+        London SW1P 4DF
+
+        To: Leaders of all English local authorities
+
+        18 December 2023
+
+        Dear Council Leader,
+
+        PROVISIONAL LOCAL GOVERNMENT FINANCE SETTLEMENT 2024-25
+
+        Today I have published the provisional settlement.
+
+        Yours sincerely,
+
+        SIMON HOARE MP
+        """))
+    assert m.organisation == "Department for Levelling Up, Housing and Communities"  # not the marking above it
+    assert m.reference is None  # "2024-25" in the heading is a year, not a reference
+    assert m.recipient == "Leaders of all English local authorities"
+    assert m.subject == "PROVISIONAL LOCAL GOVERNMENT FINANCE SETTLEMENT 2024-25"
