@@ -829,6 +829,10 @@ def _organisation_candidates(text: str, lines: list[_Line], head: list[_Line], r
                 add(commas[0], source, first_segment=1.0, before_comma=1.0, **extra)
 
     for rank, i in enumerate(top[:8]):
+        if i > 0 and _looks_like_name(lines[i - 1], entities):
+            # the line under a person's name is their title ("Rt Hon Simon Hoare MP / Minister for ...");
+            # no train letter shows it, so the model could not learn it and the layout rule stays
+            continue
         add_line(lines[i], "letterhead", letterhead_rank=1.0 / (1 + rank))
     if signature is not None:
         block = [line for line in lines if signature.start <= line.start and line.end <= signature.end]
