@@ -45,10 +45,11 @@ def assistant(s: Settings):
 
 
 def load_model(s: Settings) -> None:
-    """Load the embedding model (once per process)."""
-    from index.embedding import load_model as load
+    """Load the embedding model the Assistant asks with (once per process): the ONNX export through
+    onnxruntime by default, so starting the app never imports torch."""
+    from index.embedding import Embedder
 
-    load(s.model, s.threads)
+    Embedder.for_settings(s).model
 
 
 def build(s: Settings, label: str = "Indexing the letters", where=None):
