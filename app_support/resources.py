@@ -1,8 +1,11 @@
-"""Process-wide resources: the loaded Assistant (one per index folder, following rebuilds), index building with a
-progress bar that moves per embedding batch, and start-up shown as visible steps."""
+"""Process-wide resources: the loaded Assistant (one per index folder, following rebuilds), opened in the
+background as the server starts (`preload`), index building with a progress bar that moves per embedding
+batch, and start-up shown as visible steps."""
 from __future__ import annotations
 
+import logging
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +13,7 @@ import streamlit as st
 from index.settings import Settings
 from index.store import current_build
 
+log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()  # one build at a time per process, whatever the sessions do
 STAGES = {"reading": (0.0, 0.15, "Reading the letters"), "chunking": (0.15, 0.25, "Splitting them into passages"),
           "embedding": (0.25, 1.0, "Reading passages for meaning")}
@@ -50,6 +54,31 @@ def load_model(s: Settings) -> None:
     from index.embedding import Embedder
 
     Embedder.for_settings(s).model
+
+
+@asynccontextmanager
+async def preload(_app):
+    """The served app's lifespan: open the model and the index in a background thread, so the server
+    answers at once and the first session finds them loaded (or waits for the load under way: the
+    cached resource computes once). The thread dies with the server."""
+    threading.Thread(target=warm_up, name="letters-qa-preload", daemon=True).start()
+    yield
+
+
+def warm_up(s: Settings | None = None) -> None:
+    """Import the pages and load what the first question needs; with no index yet, only the imports
+    (the page builds the first index itself, with visible steps). A failure is only logged: the page
+    meets it again and says what is wrong."""
+    try:
+        from app_support import benchmark_page, chat_page  # noqa: F401  (most of a first run's imports)
+
+        s = s or settings()
+        if build_name(s) is None:
+            return
+        load_model(s)
+        assistant(s)
+    except Exception:
+        log.warning("could not open the index ahead of the first session", exc_info=True)
 
 
 def build(s: Settings, label: str = "Indexing the letters", where=None):
