@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
+import weakref
 from pathlib import Path
 
 import streamlit as st
@@ -31,6 +33,19 @@ EXAMPLES = (("What grants does the Safer Communities Fund offer?", "west-yorkshi
             ("What did Greater Manchester say about training?", "gmca-2020-05-04-prevent-response.txt"),
             ("Who signed the letter from West Yorkshire?", "west-yorkshire-pcc-2020-06-19-prevent-response.txt"))
 _BADGE = {FOUND: "green", NOT_FOUND: "gray"}
+_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Assistant (one build) → its letter names
+_NAMES_LOCK = threading.Lock()
+
+
+def letter_names(assistant) -> list[str]:
+    """The phrases that name a letter of this Assistant's build (followup.letter_phrases), computed
+    once per build: the corpus vocabulary behind them reads every letter."""
+    with _NAMES_LOCK:
+        names = _NAMES.get(assistant)
+        if names is None:
+            names = _NAMES[assistant] = letter_phrases((d.metadata for d in assistant.documents),
+                                                       assistant.vocabulary())
+        return names
 
 
 # --- session state ---------------------------------------------------------------------------------
@@ -413,7 +428,7 @@ def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceB
     ss = st.session_state
     docs = assistant.documents
     labels = {d.source: letter_label(d) for d in docs}
-    names = letter_phrases(d.metadata for d in docs)
+    names = letter_names(assistant)
     interpreted = resolve_follow_up(question, ss.get("last_question"), names)
     shown = interpreted if interpreted != " ".join(question.split()) else None
     bound = ss.get("last_letter")

@@ -76,7 +76,7 @@ def warm_up(s: Settings | None = None) -> None:
         if build_name(s) is None:
             return
         load_model(s)
-        assistant(s)
+        chat_page.letter_names(assistant(s))
     except Exception:
         log.warning("could not open the index ahead of the first session", exc_info=True)
 
