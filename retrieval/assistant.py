@@ -195,6 +195,11 @@ class Assistant:
         """In how many letters each word occurs (computed once per build, on first use)."""
         return self._vocabulary
 
+    @staticmethod
+    def question_kind(question: str) -> str:
+        """The kind of answer a question asks for: "date", "amount", "name", … ("description" for none)."""
+        return question_type(question)
+
     def embed(self, question: str) -> np.ndarray:
         with self._encode_lock:
             return self.embedder.encode_query(question)

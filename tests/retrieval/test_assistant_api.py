@@ -21,3 +21,8 @@ def test_vocabulary_counts_the_letters_using_each_word(assistant):
     assert vocabulary.letters_using("Yorkshire") == 1 and vocabulary.letters_using("police") == 2
     assert vocabulary.letters_using("Zanzibar") == 0
     assert assistant.vocabulary() is vocabulary  # computed once per build
+
+
+def test_question_kind_says_what_a_question_asks_for(assistant):
+    assert assistant.question_kind("When was the letter sent?") == "date"
+    assert assistant.question_kind("What grants does the Safer Communities Fund offer?") != "date"
