@@ -11,7 +11,6 @@ from pathlib import Path
 import streamlit as st
 
 from index.settings import Settings
-from index.store import current_build
 
 log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()  # one build at a time per process, whatever the sessions do
@@ -24,6 +23,8 @@ def settings() -> Settings:
 
 
 def build_name(s: Settings) -> str | None:
+    from index.store import current_build
+
     build = current_build(Path(s.index_dir))
     return build.name if build is not None else None
 

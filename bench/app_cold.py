@@ -64,8 +64,8 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float 
 
 
 class Server:
-    """`streamlit run app.py` on a free loopback port with the project's .streamlit/config.toml, over the
-    given letters and index folders; no admin passphrase, no network."""
+    """`streamlit run app.py` as a user starts it (the project's .streamlit/config.toml), on a free
+    loopback port, over the given letters and index folders; no admin passphrase, no network."""
 
     def __init__(self, corpus: Path, index: Path, log: Path, extra_env: dict | None = None):
         self.port = free_port()
@@ -79,8 +79,7 @@ class Server:
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                 "--server.port", str(self.port), "--server.fileWatcherType", "none",
-                 "--browser.gatherUsageStats", "false"],
+                 "--server.port", str(self.port)],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     def __enter__(self):
