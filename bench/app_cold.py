@@ -67,7 +67,7 @@ class Server:
     """`streamlit run app.py` as a user starts it (the project's .streamlit/config.toml), on a free
     loopback port, over the given letters and index folders; no admin passphrase, no network."""
 
-    def __init__(self, corpus: Path, index: Path, log: Path, extra_env: dict | None = None):
+    def __init__(self, corpus: Path, index: Path, log: Path, extra_env: dict | None = None, root: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "LETTERS_QA_CORPUS": str(corpus), "LETTERS_QA_INDEX": str(index),
@@ -78,9 +78,9 @@ class Server:
         self.started = time.perf_counter()
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+                [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
                  "--server.port", str(self.port)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     def __enter__(self):
         try:
@@ -136,14 +136,25 @@ _ANSWERED_JS = """() => {
 }"""
 
 
-def one_run(browser, corpus: Path, index_dir: Path, question: str, log: Path) -> dict:
-    """One restart: server launch → chat input usable → first answer rendered (seconds from launch)."""
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc), None where unknown. On a
+    shared machine the server's CPU is the figure that other people's load does not inflate."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def one_run(browser, corpus: Path, index_dir: Path, question: str, log: Path, root: Path = ROOT) -> dict:
+    """One restart of the app in `root`: server launch → chat input usable → first answer rendered
+    (seconds from launch), and the server's CPU seconds until then."""
     outside: list[str] = []
     inside: list[str] = []
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         guard(page, outside, inside)
-        with Server(corpus, index_dir, log) as server:
+        with Server(corpus, index_dir, log, root=root) as server:
             healthy = time.perf_counter() - server.started
             page.goto(server.url, wait_until="domcontentloaded")
             box = page.get_by_placeholder(CHAT_PLACEHOLDER)
@@ -156,16 +167,29 @@ def one_run(browser, corpus: Path, index_dir: Path, question: str, log: Path) ->
             box.press("Enter")
             page.wait_for_function(_ANSWERED_JS, timeout=ANSWER_TIMEOUT_S * 1000)
             answered = time.perf_counter()
+            cpu = cpu_seconds(server.process.pid)
     finally:
         page.close()
     if outside:
         raise RuntimeError(f"requests left 127.0.0.1: {outside}")
     return {"healthy_s": healthy, "ready_s": ready, "answer_after_ask_s": answered - asked_at,
-            "first_answer_s": answered - server.started}
+            "first_answer_s": answered - server.started, "server_cpu_s": cpu}
 
 
-def measure(corpus: Path | str, index_dir: Path | str, question: str, runs: int = 3, log=None) -> dict:
-    """Median restart figures over `runs` restarts of the app on an index that is already built."""
+def _medians(results: list[dict]) -> dict:
+    out = {}
+    for key in results[0]:
+        values = [r[key] for r in results if r[key] is not None]
+        out[f"app_{key}"] = statistics.median(values) if values else None
+    return out
+
+
+def measure(corpus: Path | str, index_dir: Path | str, question: str, runs: int = 3, log=None,
+            roots: tuple[Path, ...] = (ROOT,)) -> dict:
+    """Median restart figures over `runs` restarts of the app on an index that is already built. With
+    several checkouts in `roots` (this one first), their restarts alternate, so that the machine's
+    load falls on each alike; the figures of roots[0] are the top-level ones, every root's are under
+    "by_root"."""
     from index.store import current_build
 
     corpus, index_dir = Path(corpus), Path(index_dir)
@@ -175,20 +199,22 @@ def measure(corpus: Path | str, index_dir: Path | str, question: str, runs: int 
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise BrowserMissing("playwright is not installed: pip install -r requirements-dev.txt") from None
-    results = []
+    results: dict[Path, list[dict]] = {Path(r): [] for r in roots}
     with tempfile.TemporaryDirectory(prefix="letters-qa-app-cold-") as work, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
             for n in range(runs):
-                result = one_run(browser, corpus, index_dir, question, Path(work) / f"streamlit-{n}.log")
-                if log:
-                    log(f"  app restart {n + 1}/{runs}: " + ", ".join(f"{k}={v:.2f}" for k, v in result.items()))
-                results.append(result)
+                for root in results:
+                    result = one_run(browser, corpus, index_dir, question, Path(work) / f"streamlit-{n}.log", root)
+                    if log:
+                        log(f"  app restart {n + 1}/{runs} ({root}): "
+                            + ", ".join(f"{k}={v:.2f}" for k, v in result.items() if v is not None))
+                    results[root].append(result)
         finally:
             browser.close()
-    med = statistics.median
-    return {"runs": runs, **{f"app_{key}": med(r[key] for r in results) for key in results[0]},
-            "app_all": results}
+    first = results[Path(roots[0])]
+    return {"runs": runs, **_medians(first), "app_all": first,
+            "by_root": {str(root): _medians(rs) for root, rs in results.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="an index already built over --corpus (default: build one in a temporary folder)")
     ap.add_argument("--question", default="What grants does the Safer Communities Fund offer?")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--against", type=Path, action="append", default=[], metavar="CHECKOUT",
+                    help="another checkout of the project (e.g. the main branch) to time in alternating runs")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="letters-qa-app-cold-index-") as tmp:
         index_dir = args.index_dir
@@ -206,10 +234,14 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, "-m", "index", "build", "--quiet", "--corpus", str(args.corpus),
                             "--index-dir", str(index_dir)], cwd=ROOT, check=True)
         result = measure(args.corpus, index_dir, args.question, args.runs,
-                         log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(f"app restart, median of {result['runs']}: chat usable {result['app_ready_s']:.2f} s, "
-          f"first answer {result['app_first_answer_s']:.2f} s "
-          f"(answer {result['app_answer_after_ask_s']:.2f} s after asking)")
+                         log=lambda m: print(m, file=sys.stderr, flush=True),
+                         roots=(ROOT, *[a.resolve() for a in args.against]))
+    for root, figures in result["by_root"].items():
+        cpu = figures["app_server_cpu_s"]
+        print(f"{root}: app restart, median of {result['runs']}: chat usable {figures['app_ready_s']:.2f} s, "
+              f"first answer {figures['app_first_answer_s']:.2f} s "
+              f"(answer {figures['app_answer_after_ask_s']:.2f} s after asking)"
+              + (f"; server CPU {cpu:.2f} s" if cpu is not None else ""))
     print(json.dumps(result))
     return 0
 

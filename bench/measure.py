@@ -602,7 +602,8 @@ def measure_app_cold(corpus: Path, index_dir: Path, question: str, log=print, ru
         log(f"  app cold start not measured: {exc}")
         return {"app_cold_start_s": None, "app_ready_s": None}
     return {"app_cold_start_s": result["app_first_answer_s"], "app_ready_s": result["app_ready_s"],
-            "app_healthy_s": result["app_healthy_s"], "app_runs": result["app_all"]}
+            "app_healthy_s": result["app_healthy_s"], "app_server_cpu_s": result["app_server_cpu_s"],
+            "app_runs": result["app_all"]}
 
 
 def run_worker(phase: str, **kwargs) -> dict:
@@ -740,6 +741,7 @@ def format_table(results: list[dict]) -> str:
         ("  app server up s", "targets", "app_healthy_s", "{:.1f}"),
         ("  app chat usable s", "targets", "app_ready_s", "{:.1f}"),
         ("  app 1st answer s (<=5)", "targets", "app_cold_start_s", "{:.1f}"),
+        ("  app server CPU s", "targets", "app_server_cpu_s", "{:.1f}"),
     ]
     width = 24
     lines = ["figure".ljust(width) + "".join(f"{r['size']:>12}" for r in results)]
