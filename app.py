@@ -2,6 +2,11 @@
 
 Honours LETTERS_QA_CORPUS and LETTERS_QA_INDEX; all logic lives in app_support/. Two pages, Chat
 and Benchmark, declared here with st.navigation (pages/ is not used).
+
+`streamlit run app.py` serves this file as an st.App: the server imports it once at start, and its
+lifespan starts opening the model and the index in the background (app_support.resources.preload)
+while the server comes up and the browser loads the page. Each browser session then runs this file
+as its page script (Streamlit names that run `__main__`).
 """
 from pathlib import Path
 
@@ -9,9 +14,14 @@ import streamlit as st
 
 ICON = Path(__file__).resolve().parent / "app_support" / "assets" / "icon.png"  # local: no CDN request
 
-st.set_page_config(page_title="Letters QA", page_icon=str(ICON), layout="wide")
+if __name__ == "__main__":  # a session's script run
+    st.set_page_config(page_title="Letters QA", page_icon=str(ICON), layout="wide")
 
-from app_support import benchmark_page, chat_page  # noqa: E402
+    from app_support import benchmark_page, chat_page
 
-st.navigation([st.Page(chat_page.main, title="Chat", url_path="chat", default=True),
-               st.Page(benchmark_page.main, title="Benchmark", url_path="benchmark")]).run()
+    st.navigation([st.Page(chat_page.main, title="Chat", url_path="chat", default=True),
+                   st.Page(benchmark_page.main, title="Benchmark", url_path="benchmark")]).run()
+else:  # imported by `streamlit run` to be served
+    from app_support.resources import preload
+
+    app = st.App(__file__, lifespan=preload)

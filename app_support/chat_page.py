@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
+import weakref
 from pathlib import Path
 
 import streamlit as st
@@ -31,6 +33,19 @@ EXAMPLES = (("What grants does the Safer Communities Fund offer?", "west-yorkshi
             ("What did Greater Manchester say about training?", "gmca-2020-05-04-prevent-response.txt"),
             ("Who signed the letter from West Yorkshire?", "west-yorkshire-pcc-2020-06-19-prevent-response.txt"))
 _BADGE = {FOUND: "green", NOT_FOUND: "gray"}
+_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Assistant (one build) → its letter names
+_NAMES_LOCK = threading.Lock()
+
+
+def letter_names(assistant) -> list[str]:
+    """The phrases that name a letter of this Assistant's build (followup.letter_phrases), computed
+    once per build: the corpus vocabulary behind them reads every letter."""
+    with _NAMES_LOCK:
+        names = _NAMES.get(assistant)
+        if names is None:
+            names = _NAMES[assistant] = letter_phrases((d.metadata for d in assistant.documents),
+                                                       assistant.vocabulary())
+        return names
 
 
 # --- session state ---------------------------------------------------------------------------------
@@ -413,7 +428,7 @@ def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceB
     ss = st.session_state
     docs = assistant.documents
     labels = {d.source: letter_label(d) for d in docs}
-    names = letter_phrases(d.metadata for d in docs)
+    names = letter_names(assistant)
     interpreted = resolve_follow_up(question, ss.get("last_question"), names)
     shown = interpreted if interpreted != " ".join(question.split()) else None
     bound = ss.get("last_letter")
@@ -450,21 +465,19 @@ def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceB
         log.exception("could not store the answer for feedback")
     msg = {"role": "assistant", "kind": "answer", "answer": answer, "answer_id": answer_id, "interpreted": shown,
            "labels": labels, "after": after, "letter_note": letter_note, "bound_letter": bound,
-           "words": answer_words(answer, bands),
+           "words": answer_words(answer, bands, assistant.question_kind(answer.question)),
            "show_closest": bool(answer.passages) and (answer.signals or {}).get("passage_overlap", 0) > 0,
            "filtered": f"Searched {admitted} of {len(docs)} letters (filters on)" if filters and not bound else None}
     return _remember(interpreted, top or bound, msg)
 
 
-def answer_words(answer, bands: ConfidenceBands) -> str:
+def answer_words(answer, bands: ConfidenceBands, asks_for: str) -> str:
     """Confidence in words. An answer read off a letter's date, signature or addressee line carries a
     fixed confidence, not a calibrated one: it is "found" only when the field is the kind of thing
-    asked for (a date for a "when" question, a name otherwise)."""
-    from retrieval.extraction import question_type
-
+    asked for (`asks_for`, Assistant.question_kind: a date for a "when" question, a name otherwise)."""
     words = confidence_words(answer.abstained, answer.confidence, bands)
     field = answer.answer_type.removeprefix("letter:") if answer.answer_type.startswith("letter:") else None
-    if words == FOUND and field is not None and (field == "date") != (question_type(answer.question) == "date"):
+    if words == FOUND and field is not None and (field == "date") != (asks_for == "date"):
         return confidence_words(False, bands.answer, bands)  # the middle band
     return words
 

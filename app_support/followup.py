@@ -4,11 +4,18 @@ Pure: the previous question is reused with the new subject. The phrase in the pr
 that names a letter is found by matching against the letters' own metadata (sender, role,
 organisation and the place/organisation names inside them), never a hard-coded list; failing that
 a trailing "in <Place>" is replaced, and failing that " in <X>" is appended.
+
+A phrase names a letter only if it can single letters out: one of its words is rare in the corpus
+(retrieval.vocabulary: used by at most half of the letters). So "Police and Crime" names nothing
+in letters that all discuss police and crime, and "Planning Inspectorate" nothing in letters that
+all come from it, whoever the senders are.
 """
 from __future__ import annotations
 
 import re
 from typing import Iterable
+
+from retrieval.vocabulary import Vocabulary
 
 MAX_FOLLOW_UP_WORDS = 8
 
@@ -22,16 +29,13 @@ _LEADS = [
 _FOLLOW_UP = re.compile(r"^\s*(?:" + "|".join(_LEADS) + r")(?P<subject>.+?)\s*[?.!]*\s*$", re.I)
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&-]*")
 _SMALL = {"of", "for", "and", "the", "&", "in", "on", "to"}
-_GENERIC = {"police", "policing", "crime", "commissioner", "office", "mayor", "deputy", "authority", "combined",
-            "criminal", "justice", "the", "and", "of", "for", "home", "secretary", "baroness", "mr", "mrs", "ms",
-            "dr", "obe", "mbe", "cbe", "rt", "hon", "service", "force", "council", "chief", "constable"}
 _TRAILING_PLACE = re.compile(r"\b(?P<prep>in|for|at|from|by)\s+(?:the\s+)?(?P<name>[A-Z][\w'’&-]*(?:\s+(?:of\s+|and\s+|&\s+)?"
                              r"[A-Z][\w'’&-]*)*)(?=\s*[?.!]*\s*$)")
 
 
 def _phrases_from(value: str) -> set[str]:
-    """The whole field plus every run of capitalised words in it ("West Yorkshire",
-    "Greater Manchester Combined Authority", "Mark Burns-Williamson"), minus generic words."""
+    """The whole field plus every run of capitalised words in it and their parts ("West Yorkshire",
+    "Greater Manchester Combined Authority", "Mark Burns-Williamson")."""
     out = {value.strip()}
     words = [m.group(0) for m in _WORD.finditer(value)]
     runs: list[list[str]] = []
@@ -53,22 +57,20 @@ def _phrases_from(value: str) -> set[str]:
                 gram = run[i:j]
                 if gram[0].lower() in _SMALL or gram[-1].lower() in _SMALL:
                     continue
-                if all(g.lower() in _GENERIC for g in gram):
-                    continue
                 out.add(" ".join(gram))
     return {p for p in out if len(p) >= 3}
 
 
-def letter_phrases(metadata: Iterable[object]) -> list[str]:
-    """Candidate letter-naming phrases from metadata objects/dicts (sender, role, organisation),
-    longest first."""
+def letter_phrases(metadata: Iterable[object], vocabulary: Vocabulary) -> list[str]:
+    """Letter-naming phrases from metadata objects/dicts (sender, role, organisation) that have a
+    word rare in the corpus, longest first."""
     phrases: set[str] = set()
     for m in metadata:
         for name in ("sender", "role", "organisation"):
             value = m.get(name) if isinstance(m, dict) else getattr(m, name, None)
             if value:
                 phrases |= _phrases_from(str(value))
-    return sorted(phrases, key=lambda p: (-len(p), p))
+    return sorted((p for p in phrases if vocabulary.names_something(p)), key=lambda p: (-len(p), p))
 
 
 def split_follow_up(question: str) -> str | None:
@@ -106,7 +108,8 @@ def resolve_follow_up(question: str, previous_question: str | None, names: Itera
     if subject is None:
         return question
     previous = " ".join(previous_question.split())
-    subject = re.sub(r"^(?i:the)\s+(?=[A-Z])", "", subject)
+    article = re.match(r"(?i)the\s+(?=[A-Z])", subject)  # "and the Home Office?": the user's own "the"
+    subject = subject[article.end():] if article else subject
     # 1. a phrase naming a letter (from the letters' metadata), longest first
     best = None
     for phrase in sorted(set(names), key=lambda p: (-len(p), p)):
@@ -114,11 +117,9 @@ def resolve_follow_up(question: str, previous_question: str | None, names: Itera
         if found and (best is None or found.end() - found.start() > best.end() - best.start()):
             best = found
     if best is not None:
-        before = previous[:best.start()]
-        first = best.group(0).split()[0].lower()
-        if first in _GENERIC and re.search(r"(?i)\bthe\s+$", before):
-            before = re.sub(r"(?i)\bthe\s+$", "", before)  # "the Police and Crime Commissioner for X" → "Y"
-        return before + subject + previous[best.end():]
+        # "the Police and Crime Commissioner for X" → "Y", or "the Y" when the user wrote "the Y"
+        before = re.sub(r"(?i)\bthe\s+$", "", previous[:best.start()])
+        return before + ("the " if article else "") + subject + previous[best.end():]
     # 2. a trailing "in <Place>"
     m = _TRAILING_PLACE.search(previous)
     if m:
@@ -132,15 +133,19 @@ def resolve_follow_up(question: str, previous_question: str | None, names: Itera
 
 # "it", "they", "the letter", "who signed it?": words that point back at the letter just discussed
 _BACK_REFERENCE = re.compile(
-    r"\b(?:it|its|it's|they|them|their|theirs|he|she|him|her|"
+    r"\b(?:it|its|it's|they|them|their|theirs|he|she|him|her|his|hers|"
     r"(?:the|this|that|same)\s+(?:same\s+)?(?:letter|sender|writer|author|signatory|document|response|reply))\b",
     re.I)
 
 
 def refers_to_previous_letter(question: str, names: Iterable[str] = ()) -> bool:
     """True when the question points back at a letter ("who signed it?", "when was the letter
-    sent?") without naming one itself (any of `names`, see `letter_phrases`)."""
+    sent?", "what did she ask for?") without naming one itself (any of `names`, see
+    `letter_phrases`). A pronoun capitalised inside the question is part of a name ("Her
+    Majesty's Inspectorate"), not a back-reference."""
     text = " ".join(question.split())
-    if not _BACK_REFERENCE.search(text):
+    pointers = [m for m in _BACK_REFERENCE.finditer(text)
+                if not m.group(0)[:1].isupper() or not re.search(r"\w", text[:m.start()])]
+    if not pointers:
         return False
     return not any(_find(phrase, text) for phrase in names)

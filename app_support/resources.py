@@ -1,15 +1,18 @@
-"""Process-wide resources: the loaded Assistant (one per index folder, following rebuilds), index building with a
-progress bar that moves per embedding batch, and start-up shown as visible steps."""
+"""Process-wide resources: the loaded Assistant (one per index folder, following rebuilds), opened in the
+background as the server starts (`preload`), index building with a progress bar that moves per embedding
+batch, and start-up shown as visible steps."""
 from __future__ import annotations
 
+import logging
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
 
 from index.settings import Settings
-from index.store import current_build
 
+log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()  # one build at a time per process, whatever the sessions do
 STAGES = {"reading": (0.0, 0.15, "Reading the letters"), "chunking": (0.15, 0.25, "Splitting them into passages"),
           "embedding": (0.25, 1.0, "Reading passages for meaning")}
@@ -20,6 +23,8 @@ def settings() -> Settings:
 
 
 def build_name(s: Settings) -> str | None:
+    from index.store import current_build
+
     build = current_build(Path(s.index_dir))
     return build.name if build is not None else None
 
@@ -45,10 +50,36 @@ def assistant(s: Settings):
 
 
 def load_model(s: Settings) -> None:
-    """Load the embedding model (once per process)."""
-    from index.embedding import load_model as load
+    """Load the embedding model the Assistant asks with (once per process): the ONNX export through
+    onnxruntime by default, so starting the app never imports torch."""
+    from index.embedding import Embedder
 
-    load(s.model, s.threads)
+    Embedder.for_settings(s).model
+
+
+@asynccontextmanager
+async def preload(_app):
+    """The served app's lifespan: open the model and the index in a background thread, so the server
+    answers at once and the first session finds them loaded (or waits for the load under way: the
+    cached resource computes once). The thread dies with the server."""
+    threading.Thread(target=warm_up, name="letters-qa-preload", daemon=True).start()
+    yield
+
+
+def warm_up(s: Settings | None = None) -> None:
+    """Import the pages and load what the first question needs; with no index yet, only the imports
+    (the page builds the first index itself, with visible steps). A failure is only logged: the page
+    meets it again and says what is wrong."""
+    try:
+        from app_support import benchmark_page, chat_page  # noqa: F401  (most of a first run's imports)
+
+        s = s or settings()
+        if build_name(s) is None:
+            return
+        load_model(s)
+        chat_page.letter_names(assistant(s))
+    except Exception:
+        log.warning("could not open the index ahead of the first session", exc_info=True)
 
 
 def build(s: Settings, label: str = "Indexing the letters", where=None):

@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="bare-encode all texts when there are at most this many, else a random sample of this many")
     ap.add_argument("--cli-runs", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds for the TARGETS ratios")
+    ap.add_argument("--app-runs", type=int, default=3,
+                    help="app restarts timed in Chromium for the targets (bench/app_cold.py); 0 skips them")
     ap.add_argument("--no-int8", action="store_true", help="skip the int8 model's figures (its own index)")
     ap.add_argument("--phases", default="build,noop,add_one,query,cli,cold,recall,targets",
                     help="subset of phases; without build the cached index of a previous run is reused")
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             result = measure.run_size(size, Path(work), args.cache, args.queries, args.bare_sample, args.cli_runs,
                                       phases, log=lambda m: print(m, file=sys.stderr, flush=True), on_phase=save,
-                                      rounds=args.rounds, int8=not args.no_int8)
+                                      rounds=args.rounds, int8=not args.no_int8,
+                                      app_runs=args.app_runs)
             doc["results"].append(result)
             save()
         for size in [int(x) for x in args.latency_only_sizes.split(",") if x.strip()]:

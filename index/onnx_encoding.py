@@ -8,6 +8,8 @@ Transformer → Pooling(mean) → Normalize pipeline computes.
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -18,6 +20,7 @@ from .onnx_export import OnnxModel
 ST_TRANSFORMER = "sentence_transformers.models.Transformer"
 ST_POOLING = "sentence_transformers.models.Pooling"
 ST_NORMALIZE = "sentence_transformers.models.Normalize"
+log = logging.getLogger(__name__)
 
 
 class NotOnnxCompatible(ValueError):
@@ -59,6 +62,41 @@ def check_pipeline(model_dir: Path) -> int:
         raise NotOnnxCompatible(f"{model_dir} states no max_seq_length") from None
 
 
+def optimised_path(exported: OnnxModel) -> Path:
+    """Where onnxruntime's graph-optimised copy of an export is kept: beside it, named by the export's
+    content and the onnxruntime version (the optimised graph is specific to both, and to this CPU)."""
+    import onnxruntime as ort
+
+    return exported.path.with_name(f"{exported.path.stem}.{exported.onnx_sha256[:16]}.ort-{ort.__version__}.onnx")
+
+
+def optimised_session(exported: OnnxModel, options):
+    """An onnxruntime session over `exported`, from its graph-optimised copy: optimising the graph is
+    about half of a session's start (0.45 → 0.2 s here), so it is done once and saved. The same
+    optimised graph runs either way, so the vectors are the same. Without a usable copy (first
+    start, a damaged or unwritable cache) the session optimises the export itself and saves the copy
+    for next time, atomically; saving is best-effort."""
+    import onnxruntime as ort
+
+    saved = optimised_path(exported)
+    if saved.is_file():
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            return ort.InferenceSession(str(saved), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # damaged: optimise the export again below
+            log.warning("optimised ONNX copy %s unusable (%s); optimising again", saved, exc)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    partial = saved.with_name(f".{saved.name}.{os.getpid()}.partial")
+    options.optimized_model_filepath = str(partial)
+    session = ort.InferenceSession(str(exported.path), sess_options=options, providers=["CPUExecutionProvider"])
+    try:
+        os.replace(partial, saved)
+    except OSError as exc:
+        log.info("optimised ONNX copy not saved (%s)", exc)
+        partial.unlink(missing_ok=True)
+    return session
+
+
 class OnnxEncoder:
     """Thread-safe: onnxruntime sessions may run concurrently and the tokenizer is not mutated after
     construction."""
@@ -84,8 +122,7 @@ class OnnxEncoder:
         if threads > 0:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(exported.path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = optimised_session(exported, options)
         self.input_names = tuple(i.name for i in self.session.get_inputs())
         self.dimension = int(exported.dimension)
 

@@ -11,6 +11,7 @@ one build, which stays on disk until the calls using it finish (index/store.py: 
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -31,6 +32,7 @@ from .extraction import (ConfidenceFeatures, SentenceEvidence, acronym_definitio
 from .names import NameIndex
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
+from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
@@ -184,6 +186,19 @@ class Assistant:
     def document(self, source: str) -> DocumentRecord | None:
         """The indexed letter with this source (file name relative to the corpus), if any."""
         return self.reader.by_source.get(source)
+
+    @functools.cached_property
+    def _vocabulary(self) -> Vocabulary:
+        return Vocabulary.of(self.reader.text(d.source) for d in self.reader.documents)
+
+    def vocabulary(self) -> Vocabulary:
+        """In how many letters each word occurs (computed once per build, on first use)."""
+        return self._vocabulary
+
+    @staticmethod
+    def question_kind(question: str) -> str:
+        """The kind of answer a question asks for: "date", "amount", "name", … ("description" for none)."""
+        return question_type(question)
 
     def embed(self, question: str) -> np.ndarray:
         with self._encode_lock:

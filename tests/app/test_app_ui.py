@@ -55,6 +55,25 @@ def test_follow_up_is_interpreted(app_env):
     assert at.session_state["history"] == [] and at.session_state["last_question"] is None
 
 
+@pytest.mark.parametrize("first, letter, back_reference", [
+    ("What did West Yorkshire say about training?", WY, "When was this letter written?"),
+    ("What did Greater Manchester say about training?", GMCA, "Who did she write to?"),
+    ("What did Greater Manchester say about training?", GMCA, "What do they ask the Home Secretary for?"),
+])
+def test_pronouns_and_the_letter_refer_to_the_letter_of_the_previous_answer(app_env, first, letter,
+                                                                             back_reference):
+    at = new_app()
+    at.run()
+    _ask(at, first)
+    assert _last(at)["answer"].citations[0].source == letter
+    _ask(at, back_reference)
+    msg = _last(at)
+    assert msg["bound_letter"] == letter
+    assert {c.source for c in msg["answer"].citations} <= {letter}
+    _ask(at, "Who signed the letter from " + ("Greater Manchester?" if letter == WY else "West Yorkshire?"))
+    assert _last(at)["bound_letter"] is None  # a question that names a letter stands alone
+
+
 def test_off_topic_question_abstains_with_closest_passages(app_env):
     at = new_app()
     at.run()

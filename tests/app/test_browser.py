@@ -9,45 +9,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from bench.app_cold import CHROMIUM, Server, guard, launch_chromium
+
 from .conftest import ROOT, SCF_QUESTION
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-proxy-server"]
 OUTPUT = ROOT / "test-output"
-LOOPBACK = {"127.0.0.1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"streamlit exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with opener.open(url + "/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"streamlit did not become healthy in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
 def _need_browser():
@@ -56,52 +27,6 @@ def _need_browser():
             pytest.fail(f"{CHROMIUM} is missing in CI: install it with apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium); required in CI")
     return pytest.importorskip("playwright.sync_api")
-
-
-class Server:
-    """`streamlit run app.py` on a free loopback port, with the project's .streamlit/config.toml."""
-
-    def __init__(self, corpus: Path, index: Path, log: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "LETTERS_QA_CORPUS": str(corpus), "LETTERS_QA_INDEX": str(index),
-               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost",
-               "no_proxy": "127.0.0.1,localhost"}
-        env.pop("LETTERS_QA_ADMIN_PASSPHRASE", None)
-        self.log = log
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                 "--server.port", str(self.port), "--server.fileWatcherType", "none"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def __enter__(self):
-        _wait_healthy(self.url, self.process, self.log)
-        return self
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def _guard(page, outside: list[str], inside: list[str]) -> None:
-    """Route every request: loopback ones go through (and are counted), any other host is recorded
-    and refused."""
-    def handle(route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host in LOOPBACK:
-            inside.append(route.request.url)
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", handle)
-    page.on("websocket", lambda ws: None if urlparse(ws.url).hostname in LOOPBACK else outside.append(ws.url))
 
 
 def _settled(page) -> None:
@@ -130,10 +55,10 @@ def test_chat_in_a_real_browser(tmp_path):
     outside: list[str] = []
     inside: list[str] = []
     with Server(corpus, index, tmp_path / "streamlit.log") as server, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            _guard(page, outside, inside)
+            guard(page, outside, inside)
             page.goto(server.url, wait_until="domcontentloaded")
             # 4. start-up: visible steps while the first index is built, gone once ready
             status = page.get_by_text("Starting Letters QA…")
@@ -194,7 +119,7 @@ def test_chat_in_a_real_browser(tmp_path):
 
             # the phone-width view: the answer, not the sidebar, fills the screen
             phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-            _guard(phone, outside, inside)
+            guard(phone, outside, inside)
             phone.goto(server.url, wait_until="domcontentloaded")
             phone_box = phone.get_by_placeholder(re.compile("Ask about the letters"))
             phone_box.wait_for(timeout=60_000)

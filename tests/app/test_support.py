@@ -12,6 +12,9 @@ from app_support.confidence import FOUND, NOT_FOUND, POSSIBLE, ConfidenceBands
 from app_support.tables import CSV_COLUMNS, NOT_ANSWERED, compare_rows, make_filters, rows_to_csv
 from app_support.text import escape_inline, escape_markdown, highlight_quote, paragraph_after, passage_in_context
 from app_support.uploads import UploadRejected, check_upload, safe_filename, save_upload, sniff, unique_name
+from retrieval.vocabulary import Vocabulary
+
+from .conftest import SHIPPED
 
 
 # --- escaping ---------------------------------------------------------------------------------------
@@ -94,12 +97,31 @@ META = [
      "role": "Deputy Mayor of Greater Manchester Policing, Crime and Criminal Justice",
      "organisation": "Greater Manchester Combined Authority"},
 ]
-NAMES = letter_phrases(META)
+SHIPPED_VOCABULARY = Vocabulary.of(p.read_text(encoding="utf-8-sig") for p in sorted(SHIPPED.glob("*.txt")))
+NAMES = letter_phrases(META, SHIPPED_VOCABULARY)
 
 
 def test_letter_phrases_come_from_metadata():
     assert "West Yorkshire" in NAMES and "Greater Manchester" in NAMES and "Mark Burns-Williamson" in NAMES
-    assert "Police" not in NAMES and "Crime" not in NAMES
+
+
+def test_words_both_letters_use_name_neither():
+    assert SHIPPED_VOCABULARY.letters == 2 and SHIPPED_VOCABULARY.letters_using("police") == 2
+    assert "Police" not in NAMES and "Crime" not in NAMES and "Combined Authority" not in NAMES
+
+
+def test_what_names_a_letter_follows_the_corpus_not_a_word_list():
+    """Letters from planning inspectors: the inspectorate all of them come from names none of them;
+    the towns do. Add letters that never mention the inspectorate and it names its own letters."""
+    meta = [{"sender": "Ann Lee", "organisation": "The Planning Inspectorate Leeds Office"},
+            {"sender": "Raj Patel", "organisation": "The Planning Inspectorate Bristol Office"}]
+    letters = ["The Planning Inspectorate has decided the appeal in Leeds. Ann Lee, Office",
+               "The Planning Inspectorate has decided the appeal in Bristol. Raj Patel, Office"]
+    names = letter_phrases(meta, Vocabulary.of(letters))
+    assert "Leeds" in names and "Raj Patel" in names
+    assert not {"Planning Inspectorate", "Planning", "Inspectorate", "Office"} & set(names)
+    others = ["The council met on Tuesday.", "Bus fares rise in May.", "The school term starts."]
+    assert "Planning Inspectorate" in letter_phrases(meta, Vocabulary.of(letters + others))
 
 
 @pytest.mark.parametrize("follow_up, previous, expected", [
@@ -115,6 +137,8 @@ def test_letter_phrases_come_from_metadata():
      "What did the Police and Crime Commissioner for West Yorkshire say about training?",
      "What did Greater Manchester say about training?"),
     ("same for Leeds", "How many officers were trained in Bradford?", "How many officers were trained in Leeds?"),
+    ("and the Greater Manchester Combined Authority?", "What did the Police and Crime Commissioner for West "
+     "Yorkshire say?", "What did the Greater Manchester Combined Authority say?"),
     ("and in Leeds?", "How many officers were trained?", "How many officers were trained in Leeds?"),
 ])
 def test_resolve_follow_up(follow_up, previous, expected):
@@ -279,7 +303,12 @@ def test_make_filters():
 
 # --- follow-ups that point back at the letter --------------------------------------------------------
 @pytest.mark.parametrize("question", ["Who signed it?", "And who signed it?", "When was the letter sent?",
-                                      "What did they say about training?", "who wrote this letter"])
+                                      "What did they say about training?", "who wrote this letter",
+                                      "When was it written?", "What do they ask the Home Secretary for?",
+                                      "What does the letter say about funding?", "What does this letter ask for?",
+                                      "What did he say about Channel panels?", "Who did she write to?",
+                                      "What did the government give them?", "Did his office reply?",
+                                      "It says what about training?", "Her letter mentions which fund?"])
 def test_back_references_bind_to_the_previous_letter(question):
     from app_support.followup import refers_to_previous_letter
 
@@ -288,11 +317,21 @@ def test_back_references_bind_to_the_previous_letter(question):
 
 @pytest.mark.parametrize("question", ["Who signed the letter from West Yorkshire?",
                                       "What grants does the Safer Communities Fund offer?",
-                                      "When did they bring in free bus travel in Greater Manchester?"])
+                                      "When did they bring in free bus travel in Greater Manchester?",
+                                      "What did Baroness Beverley Hughes say about it?",
+                                      "Did Mark Burns-Williamson sign it?",
+                                      "What did Her Majesty's Inspectorate find?"])
 def test_questions_naming_a_letter_or_without_back_reference_stand_alone(question):
     from app_support.followup import refers_to_previous_letter
 
     assert not refers_to_previous_letter(question, NAMES)
+
+
+def test_a_name_common_to_every_letter_does_not_stop_the_binding():
+    from app_support.followup import refers_to_previous_letter
+
+    assert refers_to_previous_letter("What did the Police and Crime panel say about it?", NAMES)
+    assert not refers_to_previous_letter("What did the Police and Crime Commissioner say about it?", NAMES)
 
 
 # --- the letters list, duplicates, removal ----------------------------------------------------------

@@ -1,0 +1,62 @@
+"""Start-up: `streamlit run app.py` serves app.py as an st.App whose lifespan opens the model and the
+index in the background, so the first browser session finds them loaded."""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import threading
+from pathlib import Path
+
+import streamlit as st
+from streamlit.web.server.app_discovery import discover_asgi_app
+
+from app_support import resources
+from index.settings import Settings
+from index.store import current_build
+from retrieval import Assistant
+
+from .conftest import APP
+
+
+def test_streamlit_run_serves_app_py_as_an_app_whose_lifespan_preloads():
+    found = discover_asgi_app(Path(APP))
+    assert found.is_asgi_app and found.import_string == "app:app"
+    spec = importlib.util.spec_from_file_location("app_served", APP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # imported, not run as a page: no page config, no navigation
+    assert isinstance(module.app, st.App)
+    assert module.app._user_lifespan is resources.preload
+
+
+def test_the_lifespan_returns_at_once_and_the_first_session_reuses_what_it_loaded(app_env, monkeypatch):
+    loads = []
+    real_load = Assistant.load.__func__
+    monkeypatch.setattr(Assistant, "load", classmethod(lambda cls, *a, **k: loads.append(1) or real_load(cls, *a, **k)))
+
+    async def serve():
+        async with resources.preload(None):
+            pass  # the server would serve here; the load goes on in the background
+
+    asyncio.run(serve())
+    [thread] = [t for t in threading.enumerate() if t.name == "letters-qa-preload"]
+    thread.join(120)
+    assert loads == [1]
+    first_session = resources.assistant(Settings.from_env())
+    assert loads == [1] and first_session.documents  # the session got the preloaded Assistant
+
+
+def test_without_an_index_the_preload_builds_nothing_and_leaves_the_page_to_do_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("LETTERS_QA_CORPUS", str(tmp_path / "corpus"))
+    monkeypatch.setenv("LETTERS_QA_INDEX", str(tmp_path / "index"))
+    resources.warm_up()
+    assert current_build(tmp_path / "index") is None and not (tmp_path / "index").exists()
+
+
+def test_a_damaged_index_is_only_logged_by_the_preload(app_env, caplog):
+    corpus, index = app_env
+    build = current_build(index)
+    (build / "manifest.json").write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="app_support.resources"):
+        resources.warm_up()  # no exception: the page meets the problem and says what is wrong
+    assert "could not open the index" in caplog.text

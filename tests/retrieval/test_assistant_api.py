@@ -1,0 +1,28 @@
+"""What the app and other callers get from Assistant without reaching into the index reader."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrieval.vocabulary import Vocabulary
+
+SHIPPED = Path(__file__).resolve().parents[2] / "corpus"
+WY = "west-yorkshire-pcc-2020-06-19-prevent-response.txt"
+
+
+def test_text_is_the_canonical_text_of_a_letter(assistant):
+    assert assistant.text(WY) == (SHIPPED / WY).read_text(encoding="utf-8-sig")
+    assert assistant.document(WY).source == WY and assistant.document("nope.txt") is None
+
+
+def test_vocabulary_counts_the_letters_using_each_word(assistant):
+    vocabulary = assistant.vocabulary()
+    assert vocabulary == Vocabulary.of(p.read_text(encoding="utf-8-sig") for p in sorted(SHIPPED.glob("*.txt")))
+    assert vocabulary.letters == 2
+    assert vocabulary.letters_using("Yorkshire") == 1 and vocabulary.letters_using("police") == 2
+    assert vocabulary.letters_using("Zanzibar") == 0
+    assert assistant.vocabulary() is vocabulary  # computed once per build
+
+
+def test_question_kind_says_what_a_question_asks_for(assistant):
+    assert assistant.question_kind("When was the letter sent?") == "date"
+    assert assistant.question_kind("What grants does the Safer Communities Fund offer?") != "date"
