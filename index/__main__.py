@@ -1,4 +1,4 @@
-"""python -m index build | info | text | verify  (see CONTRACT.md)."""
+"""python -m index build | info | text | verify | optimize  (see CONTRACT.md)."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +41,9 @@ def cmd_info(args) -> int:
         "chunker": manifest["chunker"],
         "built_at": manifest["built_at"],
         "counts": manifest["counts"],
-        "faiss": manifest.get("faiss"),
+        "segments": [{"name": s["name"], "documents": s["documents"] - len(s.get("deleted") or ()),
+                      "deleted": len(s.get("deleted") or ()), "chunks": s["chunks"], "faiss": s.get("faiss")}
+                     for s in manifest.get("segments", [])],
         "skipped": {s: e["reason"] for s, e in manifest.get("unreadable", {}).items()},
         "documents": [d.to_json() for d in reader.documents],
     }
@@ -50,7 +52,8 @@ def cmd_info(args) -> int:
         return 0
     c = manifest["counts"]
     print(f"index {settings.index_dir}: {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences; "
-          f"model {manifest['model']} (dim {manifest['dimension']}); built {manifest['built_at']}")
+          f"model {manifest['model']} (dim {manifest['dimension']}); built {manifest['built_at']}; "
+          f"{len(info['segments'])} segment{'s' if len(info['segments']) != 1 else ''}")
     for d in reader.documents:
         m = d.metadata
         print(f"- {d.source}\n    title: {m.title}\n    sender: {m.sender} ({m.role})\n"
@@ -78,11 +81,23 @@ def cmd_verify(args) -> int:
     index_dir = _settings(args).index_dir
     build, checked, problems = verify(index_dir)
     for problem in problems:
-        print(problem.line(build))
+        print(problem.line(index_dir))
     if problems:
         print(f"index {index_dir} is damaged ({len(problems)} of {checked} files); {repair_hint(index_dir)}")
         return 1
     print(f"index {index_dir}: {checked} files of {build.name} match their sha256")
+    return 0
+
+
+def cmd_optimize(args) -> int:
+    from .building import optimize_index
+
+    report = optimize_index(_settings(args))
+    if report.noop:
+        print(f"index already optimal: {report.documents} documents in {report.segments} segment")
+    else:
+        print(f"merged {report.segments_before} segments into {report.segments}: {report.documents} documents, "
+              f"{report.chunks} chunks in {report.seconds:.1f}s")
     return 0
 
 
@@ -107,6 +122,9 @@ def main(argv=None) -> int:
                                            "(exit 1 with one line per damaged file)")
     verify.add_argument("--index-dir")
     verify.set_defaults(func=cmd_verify)
+    optimize = sub.add_parser("optimize", help="merge the index's segments into one (no re-embedding)")
+    optimize.add_argument("--index-dir")
+    optimize.set_defaults(func=cmd_optimize)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from .embedding import ModelUnavailable

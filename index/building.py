@@ -1,14 +1,17 @@
 """Build (or update) the index for a corpus folder: load → clean → metadata → chunk → embed → store.
 
 Incremental by construction: an unchanged corpus (same files by size/mtime or sha256, same settings)
-returns without loading the model; otherwise unchanged letters keep their text from the previous
-build, and every sentence or chunk whose text was embedded before reuses its vector (keyed by the
-sha256 of the embedded text), so only new text is embedded.
+returns without loading the model; otherwise unchanged letters stay in their segments untouched, new
+and changed letters go through the pipeline into one new segment, removed and changed ones become
+tombstones (layout: index/store.py), and every sentence or chunk whose text was embedded before reuses
+its vector (keyed by the sha256 of the embedded text), so only new text is embedded.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +27,12 @@ from .lexical import TOKENIZER_VERSION, tokens
 from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
 from .entities import extract_entities
 from .metadata import extract_metadata
-from .records import Chunk, Document, Skipped, Span, sha256_text
+from .records import Document, Skipped, sha256_text
 from .settings import Settings
 from .locking import build_lock
-from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, collect_garbage,
-                    current_build, inspect, read_manifest, write_build)
+from .segments import SEGMENTS_DIR, merged_contents, plan_merge, segments_root, write_segment
+from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexUnavailable, _check_format, build_hint,
+                    collect_garbage, current_build, inspect, read_manifest, repair_hint, segment_entries, write_build)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -52,6 +56,9 @@ class BuildReport:
     reused_vectors: int = 0
     noop: bool = False
     repaired: list[str] = field(default_factory=list)  # damaged parts of the previous build, rewritten
+    segments: int = 0  # segments of the index afterwards
+    segments_before: int = 0  # (optimize only)
+    merge_seconds: float = 0.0  # of the seconds, merging small segments after the swap
     seconds: float = 0.0
     index_path: str = ""
 
@@ -63,7 +70,8 @@ class BuildReport:
         return (f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences "
                 f"(+{len(self.added)} added, ~{len(self.changed)} changed, -{len(self.removed)} removed; "
                 f"{self.embedded} texts embedded, {self.reused_vectors} reused; {len(self.skipped)} skipped, "
-                f"{self.ignored} ignored){repaired} in {self.seconds:.1f}s")
+                f"{self.ignored} ignored){repaired}; {self.segments} segment{'s' if self.segments != 1 else ''} "
+                f"in {self.seconds:.1f}s")
 
 
 def _signature(settings: Settings) -> dict:
@@ -99,58 +107,92 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
             collect_garbage(index_dir)
 
 
+def optimize_index(settings: Settings) -> BuildReport:
+    """Merge every segment of the index into one (removed letters' rows dropped); nothing is embedded
+    or re-read from the corpus. Raises IndexUnavailable without a readable, undamaged index."""
+    index_dir = Path(settings.index_dir)
+    with build_lock(index_dir, settings.build_wait_seconds):
+        try:
+            started = time.perf_counter()
+            manifest = read_manifest(index_dir)
+            build = current_build(index_dir)
+            if manifest is None or build is None:
+                raise IndexUnavailable(f"no index at {index_dir}; {build_hint(index_dir)}")
+            _check_format(index_dir, manifest)
+            damage = inspect(index_dir, build, manifest, "changed")
+            if damage:
+                raise IndexUnavailable(f"index at {index_dir} is damaged ({damage[0].part} {damage[0].reason}); "
+                                       f"{repair_hint(index_dir)}")
+            entries = segment_entries(manifest)
+            report = _report_of(manifest, noop=len(entries) <= 1 and not any(e.get("deleted") for e in entries))
+            report.segments_before = len(entries)
+            if not report.noop:
+                manifest = _merge(index_dir, manifest, list(range(len(entries))))
+                report.index_path = str(write_build(index_dir, manifest))
+            report.segments = len(segment_entries(manifest))
+            report.seconds = time.perf_counter() - started
+            return report
+        finally:
+            collect_garbage(index_dir)
+
+
+def _report_of(manifest: dict, noop: bool) -> BuildReport:
+    counts = manifest.get("counts", {})
+    return BuildReport(documents=counts.get("documents", 0), chunks=counts.get("chunks", 0),
+                       sentences=counts.get("sentences", 0), noop=noop,
+                       segments=len(segment_entries(manifest)))
+
+
 def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
+    index_dir = Path(settings.index_dir)
     found = discover(settings.corpus_dir, settings.max_file_bytes)
     report.ignored = found.ignored
     report.skipped.extend(found.skipped)
 
-    manifest = None if rebuild else read_manifest(settings.index_dir)
+    manifest = None if rebuild else read_manifest(index_dir)
     compatible = manifest is not None and all(manifest.get(k) == v for k, v in _signature(settings).items())
     prev_files = manifest.get("files", {}) if compatible else {}
     prev_skipped = manifest.get("unreadable", {}) if compatible else {}
     hashes = _file_hashes(found.files, {**prev_files, **prev_skipped})
 
     current = {f.source: f for f in found.files}
+    build = current_build(index_dir)
     # a file rewritten since it was built (its mtime moved) is hashed; any damage forces a real build
-    damage = inspect(current_build(settings.index_dir), manifest, "changed") if compatible else []
+    damage = inspect(index_dir, build, manifest, "changed") if compatible and build is not None else []
     report.repaired = [p.part for p in damage]
-    if compatible and not damage and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
+    same_code = compatible and manifest.get("pipeline") == pipeline_fingerprint()
+    if same_code and not damage and {s: e["sha256"] for s, e in prev_files.items()} | \
+            {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
-        report.documents = manifest["counts"]["documents"]
-        report.chunks = manifest["counts"]["chunks"]
-        report.sentences = manifest["counts"]["sentences"]
-        report.noop = True
+        report = dataclasses.replace(_report_of(manifest, noop=True), skipped=report.skipped, ignored=report.ignored)
         report.seconds = time.perf_counter() - started
-        report.index_path = str(settings.index_dir)
+        report.index_path = str(index_dir)
         return report
 
-    previous = None
-    if manifest is not None and manifest.get("model") == settings.model:
-        try:
-            previous = IndexReader.open(settings.index_dir, settings.model, depth="changed", damaged_ok=True)
-        except IndexUnavailable as exc:
-            log.warning("previous index not reusable: %s", exc)
-        if previous is not None and "table.sqlite" in previous.damage:  # texts and vector keys both lost
-            previous.close()
-            previous = None
+    damaged_parts: dict[str, set[str]] = {}  # segment name -> its damaged files
+    for problem in damage:
+        folder, _, rest = problem.part.partition("/")
+        if folder == SEGMENTS_DIR:
+            name, _, part = rest.partition("/")
+            damaged_parts.setdefault(name, set()).add(part)
+    # the segments whose letters stay where they are (all of them unless the pipeline changed or a
+    # segment is damaged: its letters are then read again into the new segment)
+    kept = [dict(e, deleted=list(e.get("deleted") or ())) for e in segment_entries(manifest or {})
+            if same_code and e.get("name") not in damaged_parts]
+    kept_names = {e["name"] for e in kept}
+    reusable = _vector_sources(index_dir, manifest, settings, damaged_parts)
 
     documents: list[Document] = []
+    files: dict[str, dict] = {}
     unreadable: dict[str, dict] = {}
-    # letters whose file is unchanged keep their metadata, sentences and chunks from the previous build
-    # (same chunker settings and same code version, so recomputing would give the same result)
-    reusable: dict[str, DocumentRecord] = {}
-    same_code = compatible and manifest.get("pipeline") == pipeline_fingerprint()
     for number, source in enumerate(sorted(current)):
         file = current[source]
         sha = hashes[source]
         old = prev_files.get(source)
-        if previous is not None and same_code and old and old["sha256"] == sha and source in previous.by_source:
-            rec = previous.by_source[source]
-            documents.append(Document(rec.doc_id, source, previous.text(source), sha, rec.format, rec.pages,
-                                      rec.warnings))
-            reusable[source] = rec
+        if old and old["sha256"] == sha and old.get("segment") in kept_names:
+            files[source] = dict(old, size=file.size, mtime_ns=file.mtime_ns)
         elif source in prev_skipped and prev_skipped[source]["sha256"] == sha:
             report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
             unreadable[source] = prev_skipped[source]
@@ -168,64 +210,123 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
             progress("reading", number + 1, len(current))
     report.removed = sorted(set(prev_files) - set(current))
     report.added = [s for s in report.added if s not in unreadable]
-    if not documents:
+    if not documents and not files:
         raise NothingToIndex(f"no indexable documents in {settings.corpus_dir} "
                              f"({len(report.skipped)} skipped, {report.ignored} with unsupported extensions)")
 
-    contents = _process(documents, settings, progress, previous, reusable)
-    report.embedded, report.reused_vectors = _embed(contents, previous, settings, progress, show_progress)
-    if previous is not None:
-        previous.close()
+    # tombstones: every letter of a kept segment that is no longer live there
+    for entry in kept:
+        live_here = {f["ordinal"] for f in files.values() if f.get("segment") == entry["name"]}
+        entry["deleted"] = sorted(set(range(int(entry["documents"]))) - live_here)
+    segments = [e for e in kept if len(e["deleted"]) < int(e["documents"])]
+
+    if documents:
+        contents = _process(documents, settings, progress)
+        report.embedded, report.reused_vectors = _embed(contents, reusable, settings, progress, show_progress)
+        info = write_segment(index_dir, contents.segment())
+        segments.append(info.to_json())
+        per_doc = _rows_per_document(contents)
+        for (record, _text) in contents.documents:
+            files[record.source] = {
+                "sha256": record.sha256, "size": current[record.source].size,
+                "mtime_ns": current[record.source].mtime_ns, "doc_id": record.doc_id, "format": record.format,
+                "segment": info.name, "ordinal": record.ordinal, **per_doc[record.ordinal]}
 
     new_manifest = {
         **_signature(settings),
-        "dimension": int(contents.chunk_vectors.shape[1]),
+        "dimension": _dimension(manifest, settings, documents and contents),
         "embedder": embedder_identity(settings),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "versions": _versions(),
         "pipeline": pipeline_fingerprint(),
-        "files": {d.source: {"sha256": d.sha256, "size": current[d.source].size,
-                             "mtime_ns": current[d.source].mtime_ns, "doc_id": d.doc_id, "format": d.format}
-                  for d in documents},
+        "files": dict(sorted(files.items())),
         "unreadable": unreadable,
-        "counts": {"documents": len(documents), "chunks": len(contents.chunks),
-                   "sentences": len(contents.sentences)},
+        "counts": _live_counts(files),
+        "segments": segments,
     }
-    path = write_build(Path(settings.index_dir), new_manifest, contents)
-    report.documents, report.chunks, report.sentences = len(documents), len(contents.chunks), len(contents.sentences)
+    path = write_build(index_dir, new_manifest)
+    plan = plan_merge([_live_chunks(e) for e in segments], settings.max_segments)
+    if plan:  # after the swap: the new letters are searchable while the small segments merge
+        merge_started = time.perf_counter()
+        new_manifest = _merge(index_dir, new_manifest, plan)
+        path = write_build(index_dir, new_manifest)
+        report.merge_seconds = time.perf_counter() - merge_started
+    counts = new_manifest["counts"]
+    report.documents, report.chunks, report.sentences = counts["documents"], counts["chunks"], counts["sentences"]
+    report.segments = len(new_manifest["segments"])
     report.seconds = time.perf_counter() - started
     report.index_path = str(path)
     log.info(report.summary())
     return report
 
 
-def _process(documents: list[Document], settings: Settings, progress: Progress | None,
-             previous: IndexReader | None = None, reusable: dict[str, DocumentRecord] | None = None) -> BuildContents:
+def _dimension(manifest: dict | None, settings: Settings, contents: BuildContents | None) -> int:
+    if contents and contents.chunk_vectors.ndim == 2 and contents.chunk_vectors.shape[1]:
+        return int(contents.chunk_vectors.shape[1])
+    if manifest and manifest.get("dimension"):
+        return int(manifest["dimension"])
+    return Embedder.for_settings(settings).dimension
+
+
+def _rows_per_document(contents: BuildContents) -> dict[int, dict]:
+    out = {record.ordinal: {"chunks": 0, "sentences": 0} for record, _ in contents.documents}
+    for ordinal, *_ in contents.chunks:
+        out[ordinal]["chunks"] += 1
+    for ordinal, *_ in contents.sentences:
+        out[ordinal]["sentences"] += 1
+    return out
+
+
+def _live_counts(files: dict[str, dict]) -> dict:
+    return {"documents": len(files), "chunks": sum(f.get("chunks", 0) for f in files.values()),
+            "sentences": sum(f.get("sentences", 0) for f in files.values())}
+
+
+def _live_chunks(entry: dict) -> int:
+    """A segment's size for merge planning: its chunks, less a removed letter's share."""
+    documents = max(1, int(entry["documents"]))
+    return int(entry["chunks"]) * (documents - len(entry.get("deleted") or ())) // documents
+
+
+def _merge(index_dir: Path, manifest: dict, chosen: list[int]) -> dict:
+    """The manifest after merging the chosen segments (positions) into one new segment, written in
+    place of the first of them."""
+    entries = segment_entries(manifest)
+    parts = [entries[i] for i in chosen]
+    root = segments_root(index_dir)
+    info = write_segment(index_dir, merged_contents(
+        [(root / e["name"], frozenset(e.get("deleted") or ())) for e in parts]))
+    new_place: dict[tuple[str, int], int] = {}
+    for entry in parts:
+        deleted = set(entry.get("deleted") or ())
+        for local in range(int(entry["documents"])):
+            if local not in deleted:
+                new_place[(entry["name"], local)] = len(new_place)
+    files = {}
+    for source, f in manifest["files"].items():
+        place = new_place.get((f.get("segment"), f.get("ordinal")))
+        files[source] = f if place is None else dict(f, segment=info.name, ordinal=place)
+    merged = [e for i, e in enumerate(entries) if i not in set(chosen)]
+    merged.insert(min(chosen), info.to_json())
+    return dict(manifest, files=files, segments=merged,
+                built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+def _process(documents: list[Document], settings: Settings, progress: Progress | None) -> BuildContents:
+    """Metadata, entities, sentences, chunks and BM25 tokens of letters (the rows of one new segment)."""
     encoding = get_encoding(settings.tokenizer)
 
     def count(text: str) -> int:
         return len(encoding.encode_ordinary(text))
 
-    reusable = reusable or {}
-    old_sentences = previous.sentences_by_document() if previous is not None and reusable else {}
-    old_chunks = previous.chunks_by_document() if previous is not None and reusable else {}
     records, sentences, chunks, chunk_tokens = [], [], [], []
     entities: dict[int, list] = {}
-    fresh = [doc for doc in documents if not (doc.source in reusable and reusable[doc.source].ordinal in old_sentences)]
-    if progress and fresh:
-        progress("finding names and dates", 0, len(fresh))
-    found_entities = dict(zip((doc.source for doc in fresh), extract_entities([doc.text for doc in fresh])))
+    if progress and documents:
+        progress("finding names and dates", 0, len(documents))
+    found_entities = extract_entities([doc.text for doc in documents])
     for ordinal, doc in enumerate(documents):
-        old = reusable.get(doc.source)
-        if old is not None and old.ordinal in old_sentences:
-            _reuse(ordinal, doc, old, old_sentences[old.ordinal], old_chunks.get(old.ordinal, []),
-                   records, sentences, chunks, chunk_tokens)
-            entities[ordinal] = previous.entities(old.ordinal)
-            if progress:
-                progress("chunking", ordinal + 1, len(documents))
-            continue
-        entities[ordinal] = found_entities[doc.source]
+        entities[ordinal] = found_entities[ordinal]
         metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem, entities=entities[ordinal])
         records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
                                        doc.warnings, len(doc.text)), doc.text))
@@ -246,111 +347,108 @@ def _process(documents: list[Document], settings: Settings, progress: Progress |
 
 def pipeline_fingerprint() -> str:
     """sha256 of the code that turns a letter's file into text, metadata, sentences, chunks and tokens: an
-    incremental build reuses an unchanged letter's stored results only when this code is unchanged
+    incremental build keeps an unchanged letter in its segment only when this code is unchanged
     (vectors are still reused wherever the embedded text is the same)."""
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
     for name in ("loading.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
-                 "organisation.py", "organisation_weights.json", "lexical.py", "records.py"):
+                 "organisation.py", "organisation_weights.json", "lexical.py", "records.py", "postings.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 
 
-def _reuse(ordinal: int, doc: Document, old: DocumentRecord, old_sentences: list, old_chunks: list,
-           records: list, sentences: list, chunks: list, chunk_tokens: list) -> None:
-    """Append an unchanged letter's record, sentences and chunks as the previous build stored them."""
-    records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, old.metadata, doc.pages,
-                                   doc.warnings, len(doc.text)), doc.text))
-    first_row = len(sentences)
-    old_first = old_sentences[0][0] if old_sentences else 0
-    for _, start, end, boilerplate, embed_hash in old_sentences:
-        sentences.append((ordinal, Span(start, end, boilerplate), embed_hash))
-    for chunk_id, start, end, text, s_first, s_last, boilerplate, n_tokens in old_chunks:
-        embed_text = strip_markup(text)
-        chunk = Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, source=doc.source, char_start=start, char_end=end,
-                      text=text, embed_text=embed_text, n_tokens=n_tokens,
-                      sentence_ids=tuple(range(s_first - old_first, s_last - old_first + 1)), boilerplate=boilerplate)
-        chunks.append((ordinal, chunk, first_row + s_first - old_first, first_row + s_last - old_first))
-        chunk_tokens.append(tokens(embed_text) or [""])
+@dataclass(frozen=True)
+class VectorSource:
+    """A previous segment whose stored vectors may be reused: its folder and its damaged files."""
+
+    folder: Path
+    damaged: frozenset[str]
 
 
-def _embed(contents: BuildContents, previous: IndexReader | None, settings: Settings,
+def _vector_sources(index_dir: Path, manifest: dict | None, settings: Settings,
+                    damaged_parts: dict[str, set[str]]) -> list[VectorSource]:
+    """Every segment of the previous build made with the same model (tombstoned letters' included)."""
+    if manifest is None or manifest.get("model") != settings.model or manifest.get("format_version") != FORMAT_VERSION:
+        return []
+    root = segments_root(index_dir)
+    return [VectorSource(root / e["name"], frozenset(damaged_parts.get(e["name"], ())))
+            for e in segment_entries(manifest)]
+
+
+LOOKUP_BATCH = 500  # hashes per SQL query (SQLite allows 32,766 parameters; smaller keeps queries fast)
+
+
+def _stored_vectors(sources: list[VectorSource], wanted: set[str]) -> dict[str, np.ndarray]:
+    """Vectors of the wanted text hashes found in previous segments (chunk vectors first, then sentence
+    vectors), read by row from the memory-mapped files; damaged files are skipped."""
+    found: dict[str, np.ndarray] = {}
+    for source in sources:
+        if "table.sqlite" in source.damaged:
+            continue
+        for table, part in (("chunks", "chunk_vectors.npy"), ("sentences", "sentence_vectors.npy")):
+            remaining = [h for h in wanted if h not in found]
+            if not remaining or part in source.damaged:
+                continue
+            try:
+                db = sqlite3.connect(f"file:{source.folder / 'table.sqlite'}?mode=ro", uri=True)
+                try:
+                    rows: dict[str, int] = {}
+                    for begin in range(0, len(remaining), LOOKUP_BATCH):
+                        batch = remaining[begin:begin + LOOKUP_BATCH]
+                        rows.update(db.execute(f"SELECT embed_hash, row FROM {table} WHERE embed_hash IN "
+                                               f"({','.join('?' * len(batch))})", batch).fetchall())
+                finally:
+                    db.close()
+                if not rows:
+                    continue
+                vectors = np.load(source.folder / part, mmap_mode="r", allow_pickle=False)
+                hashes = sorted(rows, key=rows.get)  # read the file front to back
+                picked = np.asarray(vectors[[rows[h] for h in hashes]], dtype=np.float32)
+                found.update(zip(hashes, picked))
+            except (OSError, ValueError, IndexError, sqlite3.Error) as exc:
+                log.warning("not re-using vectors of %s: %s", source.folder.name, exc)
+    return found
+
+
+def _embed(contents: BuildContents, sources: list[VectorSource], settings: Settings,
            progress: Progress | None, show_progress: bool) -> tuple[int, int]:
-    """Fill contents' vectors, embedding only texts whose hash the previous build does not hold.
-
-    Vectors are gathered by row in bulk, and a sentence's embed text is only computed when it must be
-    embedded (adding one letter to a large index touches every stored vector once, nothing more)."""
+    """Fill contents' vectors, embedding only texts whose hash no previous segment holds."""
     chunk_hashes = [c.content_hash for _, c, _, _ in contents.chunks]
     sentence_hashes = [h for _, _, h in contents.sentences]
-    where: dict[str, tuple[int, int]] = {}  # hash -> (source: 0 old chunks, 1 old sentences, 2 new; row)
-    sources: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * 3
-    if previous is not None:
-        wanted = set(chunk_hashes) | set(sentence_hashes)
-        stored = _stored_vectors(previous, "chunk_vectors.npy")
-        if stored is not None:
-            sources[0] = stored
-            for h, row in previous.chunk_hashes().items():
-                if h in wanted:
-                    where[h] = (0, row)
-        stored = _stored_vectors(previous, "sentence_vectors.npy")
-        if stored is not None:
-            sources[1] = stored
-            for h, row in previous.sentence_hashes().items():
-                if h in wanted and h not in where:
-                    where[h] = (1, row)
+    wanted = set(chunk_hashes) | set(sentence_hashes)
+    found = _stored_vectors(sources, wanted)
     todo: dict[str, str] = {}
     for h, (_, chunk, _, _) in zip(chunk_hashes, contents.chunks):
-        if h not in where and h not in todo:
+        if h not in found and h not in todo:
             todo[h] = chunk.embed_text
     for h, (ordinal, span, _) in zip(sentence_hashes, contents.sentences):
-        if h not in where and h not in todo:
+        if h not in found and h not in todo:
             todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
-    embedder = Embedder.for_settings(settings)
     if todo:
+        embedder = Embedder.for_settings(settings)
         texts = list(todo.values())
         if progress is None:
-            sources[2] = embedder.encode(texts, show_progress=show_progress)
+            vectors = embedder.encode(texts, show_progress=show_progress)
         else:  # one call per batch (longest texts first, as Embedder.encode does) so a progress bar moves per batch
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            sources[2] = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+            vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
             for begin in range(0, len(order), settings.batch_size):
                 ids = order[begin:begin + settings.batch_size]
-                sources[2][ids] = embedder.encode([texts[i] for i in ids])
+                vectors[ids] = embedder.encode([texts[i] for i in ids])
                 progress("embedding", begin + len(ids), len(texts))
-        where.update((h, (2, j)) for j, h in enumerate(todo))
-    dims = [a.shape[1] for a in sources if a.ndim == 2 and a.shape[0]]
-    dim = dims[0] if dims else embedder.dimension
+        found.update(zip(todo, np.asarray(vectors, dtype=np.float32)))
+    dim = len(next(iter(found.values()))) if found else Embedder.for_settings(settings).dimension
 
     def gather(hashes: list[str]) -> np.ndarray:
         out = np.zeros((len(hashes), dim), dtype=np.float32)
-        if not hashes:
-            return out
-        located = np.array([where[h] for h in hashes], dtype=np.int64).reshape(-1, 2)
-        for source, vectors in enumerate(sources):
-            picked = np.flatnonzero(located[:, 0] == source)
-            if len(picked):
-                rows = located[picked, 1]
-                order = np.argsort(rows, kind="stable")  # read a memory-mapped file front to back
-                out[picked[order]] = np.asarray(vectors[rows[order]], dtype=np.float32)
+        for i, h in enumerate(hashes):
+            out[i] = found[h]
         return out
 
     contents.chunk_vectors = gather(chunk_hashes)
     contents.sentence_vectors = gather(sentence_hashes)
-    reused = len(set(chunk_hashes) | set(sentence_hashes)) - len(todo)
-    return len(todo), reused
-
-
-def _stored_vectors(previous: IndexReader, part: str) -> np.ndarray | None:
-    """The previous build's chunk or sentence vectors, or None when that file is damaged (its texts are
-    then embedded again)."""
-    if part in previous.damage:
-        return None
-    try:
-        return previous.chunk_vectors if part == "chunk_vectors.npy" else previous.sentence_vectors
-    except IndexUnavailable as exc:
-        log.warning("not re-using stored vectors: %s", exc)
-        return None
+    return len(todo), len(wanted) - len(todo)
 
 
 def _versions() -> dict:

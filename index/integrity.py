@@ -1,4 +1,4 @@
-"""The integrity record of a build (manifest["integrity"]) and the checks against it.
+"""The integrity record of a segment (manifest["segments"][i]["integrity"]) and the checks against it.
 
     {"table.sqlite": {"size": 81920, "sha256": "…", "mtime_ns": 1763900000000000000}, "bm25/params.index.json": …}
 
@@ -26,13 +26,14 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Problem:
-    """One damaged file of a build; `part` is its path relative to the build folder."""
+    """One damaged file; `part` is its path relative to the folder checked (store.inspect makes it
+    relative to the index folder)."""
 
     part: str
     reason: str
 
-    def line(self, build: Path) -> str:
-        return f"damaged {Path(build) / self.part}: {self.reason}"
+    def line(self, root: Path) -> str:
+        return f"damaged {Path(root) / self.part}: {self.reason}"
 
 
 def file_digest(path: Path) -> str:

@@ -17,6 +17,7 @@ Environment variables (all optional):
   LETTERS_QA_K             passages returned per question          (default: 5)
   LETTERS_QA_FUSION        score | rrf                             (default: score)
   LETTERS_QA_BUILD_WAIT    seconds a build waits for another build of the same index (default: 30)
+  LETTERS_QA_MAX_SEGMENTS  segments an index may have before a build merges the small ones (default: 8)
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ _ENV = {
     "k": ("LETTERS_QA_K", int),
     "fusion": ("LETTERS_QA_FUSION", str),
     "build_wait_seconds": ("LETTERS_QA_BUILD_WAIT", float),
+    "max_segments": ("LETTERS_QA_MAX_SEGMENTS", int),
 }
 
 
@@ -78,6 +80,10 @@ class Settings:
     # long enough for an app upload to queue behind an incremental build, short enough that a second
     # full build started by mistake gives up with the holder's pid instead of hanging
     build_wait_seconds: float = 30.0
+    # an added letter costs a segment; past this many the small ones are merged (index/segments.py
+    # plan_merge). Each segment adds a FAISS and a BM25 lookup per question (~0.1 ms at a few letters),
+    # so 8 keeps that cost negligible while merges stay rare (Lucene's default tier holds 10).
+    max_segments: int = 8
     k: int = 5
     fusion: Literal["rrf", "score"] = "score"  # measured better than RRF on the benchmark (eval/README.md)
     rrf_k: int = 60
@@ -105,6 +111,8 @@ class Settings:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.build_wait_seconds < 0:
             raise ValueError(f"build_wait_seconds must be >= 0, got {self.build_wait_seconds}")
+        if self.max_segments < 1:
+            raise ValueError(f"max_segments must be >= 1, got {self.max_segments}")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.fusion not in ("rrf", "score"):

@@ -1,56 +1,43 @@
-"""The persisted index: one directory, no pickle, one builder at a time, readers pinned to their build.
+"""The persisted index: one directory of immutable segments and the builds that list them; no pickle,
+one builder at a time, readers pinned to their build.
 
     INDEX_DIR/
       CURRENT                 name of the live build folder (replaced atomically with os.replace)
       .build.lock             flock held by the one running builder; holds its pid (index/locking.py)
-      build-<stamp>/          one complete build, never modified after CURRENT names it
+      segments/seg-<stamp>/   immutable segments, shared between builds (layout: index/segments.py)
+      build-<stamp>/          one build, never modified after CURRENT names it
         .lease                empty; every open IndexReader holds a shared flock on it
-        manifest.json         format version, model, dimension, chunker parameters, per-letter sha256,
-                              skipped files, counts, build time, FAISS kind, library versions, and
-                              "integrity": {relative path: {size, sha256, mtime_ns}} for every other file
-        table.sqlite          documents (text + metadata), sentences, chunks
-        chunk_vectors.npy     float32 [n_chunks, dim], normalised (allow_pickle=False)
-        sentence_vectors.npy  float32 [n_sentences, dim]
-        chunk_doc.npy         int32 [n_chunks]: document ordinal of each chunk (for filters)
-        dense.faiss           FAISS inner-product index over chunk_vectors
-        bm25/                 bm25s index (JSON + .npy)
+        manifest.json         format version, model, dimension, chunker parameters, per-letter sha256 and
+                              segment, skipped files, live counts, build time, library versions, and the
+                              ordered segment list: per segment its row counts, FAISS kind, deleted
+                              letters (tombstones: local document ordinals) and integrity record
+                              {relative path: {size, sha256, mtime_ns}}
       .staging-<stamp>-<pid>/ a build being written (removed by the next build if its writer died)
       .trash-<name>/          a build being deleted (renamed first, so no reader can lease it any more)
 
-Writing: under the build lock, a build is written into .staging-*, its integrity record computed, the
-folder renamed to build-*, then CURRENT swapped. A failed or killed build leaves the previous index
-untouched; the kernel releases a dead builder's lock.
+Writing (under the build lock): an added or changed letter goes into one new small segment, a removed
+or changed one becomes a tombstone in the new manifest; existing segments are never rewritten. The
+segment is hashed once when written and its record is copied into every manifest that lists it. The
+manifest is written into .staging-*, renamed to build-*, then CURRENT swapped. A build that would leave
+more than Settings.max_segments segments merges the small ones afterwards (segments.plan_merge) and
+swaps once more; `python -m index optimize` merges all of them into one. A failed or killed build
+leaves the previous index untouched; the kernel releases a dead builder's lock.
 
-Clean-up (every build, no-op ones included, under the build lock): .staging-* and .trash-* folders go;
-a build-* folder other than the current one goes only if its lease can be taken exclusively, i.e. no
-reader in any process still has it open. Leases were chosen over a grace period because a grace period
-either deletes a build under a slow reader (an app kept open for a day) or keeps every build of a busy
-writer; a lease frees the folder the moment its last reader closes, and the kernel drops the leases of
-readers that die.
+Clean-up (every build, no-op ones included, under the build lock): staging and trash folders go; a
+build-* folder other than the current one goes only if its lease can be taken exclusively, i.e. no
+reader in any process still has it open; then a segment goes when no remaining build (the current one
+or a leased one) lists it. Leases were chosen over a grace period because a grace period either deletes
+a build under a slow reader or keeps every build of a busy writer.
 
 Reading: IndexReader.open reads CURRENT, takes the lease of that build (looking again if it vanished in
-between), checks the integrity record cheaply (presence and size of every file) and loads. A reader keeps
-its build until closed; `is_current()` tells a long-lived user (the Assistant) to open the new build,
-and `retire()` releases the old lease once the calls still using it have finished (`pinned()`).
+between), checks the integrity records cheaply (presence and size of every file) and opens the listed
+segments as one index: global rows are the segment's offset plus the local row, document ordinals are
+the live letters in source order. Dense search is exact per segment and merged (index/search_parts.py);
+BM25 takes N, average length and document frequencies over the live chunks of all segments
+(index/postings.py), so scores do not depend on the segmentation.
 
-Integrity: `python -m index verify` hashes every file; a build hashes files whose mtime changed and, on
-any damage, rewrites the build instead of reporting "up to date", re-using the stored vectors that are
-intact (index/integrity.py).
-
-Format 2 (this one) added the lease file and the integrity record; older builds are refused with the
-command that rebuilds them.
-
-Not built yet -- segments (issue 12), planned as format 3 on top of the same lock and leases:
-    INDEX_DIR/segments/seg-<stamp>/   immutable: table.sqlite, chunk/sentence vectors, dense.faiss,
-                                      postings (vocab.json, term-frequency CSC .npy, doc_len.npy)
-    build-<stamp>/manifest.json       the ordered segment list and, per segment, its deleted letters
-An added letter becomes a new segment and a removed one a tombstone, so a build writes one small
-segment plus a manifest. Dense scores are exact inner products, so per-segment top-k merge exactly;
-BM25 is scored from raw term frequencies with N, average length and document frequencies summed over
-the live letters of all segments at query time, so scores do not depend on the segmentation. Global
-rows are segment offset + local row. Builds share segments: clean-up deletes a segment only when no
-current or leased build lists it. `index optimize` (and any build that would leave more than a set
-number of segments) merges them into one.
+Format 3 (this one) introduced segments; builds of format 2 are refused with the command that rebuilds
+them (`python -m index build` rebuilds an older index by itself).
 """
 from __future__ import annotations
 
@@ -72,25 +59,16 @@ import numpy as np
 from . import integrity
 from .entities import Entity
 from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
+from .postings import BM25, ScoredSegment
 from .records import Chunk, LetterMetadata, Span
+from .search_parts import RowStack, SegmentedDense
+from .segments import (SEGMENTS_DIR, EXACT_SEARCH_LIMIT, SegmentContents, make_dense_index, make_hnsw,  # noqa: F401
+                       read_postings, segments_root)
+from . import postings as postings_mod
 
 log = logging.getLogger(__name__)
 
-
-def _bm25s():
-    """bm25s, quiet: it sets its own logger to DEBUG when imported, so every build printed a DEBUG line."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
-
-FORMAT_VERSION = 2  # 2: lease file and integrity record in every build; entities table
-EXACT_SEARCH_LIMIT = 150_000  # chunks; above this an HNSW graph replaces exact search
-# Measured (bench/results/faiss_scaling.json, python -m bench): exact single-query search costs 13 ms at 120k
-# chunks on an idle core and 25 / 53 / 73 ms p50 at 100k / 200k / 300k on 2 shared cores, so beyond ~150k it
-# no longer fits a 60 ms answer. HNSW (M=32, efSearch=128) answers in 0.2-0.25 ms with recall@10 0.996-1.0
-# against exact at 100k-300k, but building the graph costs ~0.4 ms per chunk (48 s at 120k) on every build,
-# incremental ones included, so exact search is kept while it is fast enough.
+FORMAT_VERSION = 3  # 3: segments and tombstones; 2: lease file and integrity record in every build
 
 
 class IndexUnavailable(RuntimeError):
@@ -146,23 +124,9 @@ class SentenceRow:
     boilerplate: bool
 
 
-_SCHEMA = """
-CREATE TABLE documents (ordinal INTEGER PRIMARY KEY, doc_id TEXT UNIQUE, source TEXT UNIQUE, format TEXT,
-    sha256 TEXT, text TEXT, metadata TEXT, pages TEXT, warnings TEXT);
-CREATE TABLE sentences (row INTEGER PRIMARY KEY, doc_ordinal INTEGER, start INTEGER, "end" INTEGER,
-    boilerplate INTEGER, embed_hash TEXT);
-CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT, doc_ordinal INTEGER, char_start INTEGER,
-    char_end INTEGER, text TEXT, sentence_first INTEGER, sentence_last INTEGER, boilerplate INTEGER,
-    n_tokens INTEGER, embed_hash TEXT);
-CREATE TABLE entities (doc_ordinal INTEGER PRIMARY KEY, spans TEXT);
-CREATE INDEX sentences_doc ON sentences(doc_ordinal);
-CREATE INDEX chunks_doc ON chunks(doc_ordinal);
-"""
-
-
 @dataclass
 class BuildContents:
-    """Everything a build writes, in row order."""
+    """What the pipeline produced for the letters of one new segment, in row order."""
 
     documents: list[tuple[DocumentRecord, str]]  # (record, canonical text)
     sentences: list[tuple[int, Span, str]]  # (doc ordinal, span, embed hash)
@@ -172,30 +136,19 @@ class BuildContents:
     chunk_tokens: list[list[str]]
     entities: dict[int, list[Entity]] = dataclasses.field(default_factory=dict)  # doc ordinal -> typed spans
 
-
-def make_dense_index(vectors: np.ndarray):
-    """Exact inner-product search while the corpus is small enough, an HNSW graph beyond."""
-    import faiss
-
-    dim = vectors.shape[1]
-    if len(vectors) > EXACT_SEARCH_LIMIT:
-        return make_hnsw(vectors)
-    index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def make_hnsw(vectors: np.ndarray):
-    """The approximate index used above EXACT_SEARCH_LIMIT (also timed by bench.measure)."""
-    import faiss
-
-    index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 80
-    index.hnsw.efSearch = 128
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+    def segment(self) -> SegmentContents:
+        return SegmentContents(
+            documents=[(rec.ordinal, rec.doc_id, rec.source, rec.format, rec.sha256, text,
+                        json.dumps(rec.metadata.to_json()), json.dumps(rec.pages), json.dumps(rec.warnings))
+                       for rec, text in self.documents],
+            sentences=[(row, ordinal, span.start, span.end, int(span.boilerplate), embed_hash)
+                       for row, (ordinal, span, embed_hash) in enumerate(self.sentences)],
+            chunks=[(row, chunk.chunk_id, ordinal, chunk.char_start, chunk.char_end, chunk.text, first, last,
+                     int(chunk.boilerplate), chunk.n_tokens, chunk.content_hash)
+                    for row, (ordinal, chunk, first, last) in enumerate(self.chunks)],
+            entities=[(ordinal, json.dumps([e.to_json() for e in found])) for ordinal, found in self.entities.items()],
+            chunk_vectors=self.chunk_vectors, sentence_vectors=self.sentence_vectors,
+            postings=postings_mod.from_tokens(self.chunk_tokens))
 
 
 BUILD_HOOKS: dict[str, Callable[[Path], None]] = {}  # test hooks: stage -> fn(build folder)
@@ -210,47 +163,18 @@ def _hook(stage: str, path: Path) -> None:
         time.sleep(3600)
 
 
-def write_build(index_dir: Path, manifest: dict, contents: BuildContents) -> Path:
-    """Write a complete build into a new folder under index_dir and make it current (the caller holds
-    the build lock: index.locking.build_lock)."""
-    import faiss
-
-    bm25s = _bm25s()
+def write_build(index_dir: Path, manifest: dict) -> Path:
+    """Write a build (its manifest, listing segments already written) and make it current; the caller
+    holds the build lock (index.locking.build_lock)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     staging = index_dir / f".staging-{stamp}-{os.getpid()}"
     final = index_dir / f"build-{stamp}"
     staging.mkdir()
     try:
-        db = sqlite3.connect(staging / "table.sqlite")
-        db.executescript(_SCHEMA)
-        db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)", [
-            (rec.ordinal, rec.doc_id, rec.source, rec.format, rec.sha256, text, json.dumps(rec.metadata.to_json()),
-             json.dumps(rec.pages), json.dumps(rec.warnings)) for rec, text in contents.documents])
-        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?)", [
-            (row, ordinal, span.start, span.end, int(span.boilerplate), embed_hash)
-            for row, (ordinal, span, embed_hash) in enumerate(contents.sentences)])
-        db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
-            (row, chunk.chunk_id, ordinal, chunk.char_start, chunk.char_end, chunk.text, first, last,
-             int(chunk.boilerplate), chunk.n_tokens, chunk.content_hash)
-            for row, (ordinal, chunk, first, last) in enumerate(contents.chunks)])
-        db.executemany("INSERT INTO entities VALUES (?,?)", [
-            (ordinal, json.dumps([e.to_json() for e in found])) for ordinal, found in contents.entities.items()])
-        db.commit()
-        db.close()
-        np.save(staging / "chunk_vectors.npy", contents.chunk_vectors.astype(np.float32), allow_pickle=False)
-        np.save(staging / "sentence_vectors.npy", contents.sentence_vectors.astype(np.float32), allow_pickle=False)
-        np.save(staging / "chunk_doc.npy", np.array([c[0] for c in contents.chunks], dtype=np.int32),
-                allow_pickle=False)
-        dense = make_dense_index(contents.chunk_vectors)
-        faiss.write_index(dense, str(staging / "dense.faiss"))
-        retriever = bm25s.BM25()
-        retriever.index(contents.chunk_tokens or [[""]], show_progress=False)
-        retriever.save(str(staging / "bm25"), show_progress=False)
         create_lease_file(staging)
-        manifest = dict(manifest, faiss={"type": type(dense).__name__, "ntotal": int(dense.ntotal)},
-                        integrity=integrity.record(staging))
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        manifest = dict(manifest, format_version=FORMAT_VERSION)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         _hook("written", staging)
         staging.rename(final)
         _set_current(index_dir, final.name)
@@ -269,14 +193,15 @@ def _set_current(index_dir: Path, name: str) -> None:
 
 def collect_garbage(index_dir: Path) -> list[str]:
     """Remove what dead or finished builds left behind: staging and trash folders, stray CURRENT
-    pointers, and build folders that are neither current nor leased by a reader. The caller holds the
-    build lock. Returns the names removed."""
+    pointers, build folders that are neither current nor leased by a reader, and segments that no
+    remaining build lists. The caller holds the build lock. Returns the names removed."""
     index_dir = Path(index_dir)
     if not index_dir.is_dir():
         return []
     current = _current_name(index_dir)
     current_ok = current is not None and (index_dir / current).is_dir()  # else keep every build: one may be the live one
     removed = []
+    kept_builds = []
     for child in sorted(index_dir.iterdir()):
         name = child.name
         if name.startswith((".staging-", ".trash-")) and child.is_dir():
@@ -286,13 +211,46 @@ def collect_garbage(index_dir: Path) -> list[str]:
         elif name.startswith("build-") and current_ok and name != current and child.is_dir():
             with exclusive_lease(child) as free:
                 if not free:
+                    kept_builds.append(child)
                     continue
                 trash = index_dir / f".trash-{name}"
                 child.rename(trash)  # a reader looking for this build's lease now finds none
             shutil.rmtree(trash, ignore_errors=True)
         else:
+            if name.startswith("build-") and child.is_dir():
+                kept_builds.append(child)
             continue
         removed.append(name)
+    removed += _collect_segments(index_dir, kept_builds if current_ok else None)
+    return removed
+
+
+def _collect_segments(index_dir: Path, builds: list[Path] | None) -> list[str]:
+    """Delete segments no build in `builds` lists (None or an unreadable manifest: keep them all)."""
+    root = segments_root(index_dir)
+    if not root.is_dir():
+        return []
+    listed: set[str] | None = set() if builds is not None else None
+    for build in builds or []:
+        manifest = _manifest_of(build)
+        if manifest is None or not isinstance(manifest.get("segments"), list):
+            if manifest is not None and manifest.get("format_version", FORMAT_VERSION) < FORMAT_VERSION:
+                continue  # an older build lists no segments
+            listed = None
+            break
+        listed.update(s.get("name") for s in manifest["segments"])
+    removed = []
+    for child in sorted(root.iterdir()):
+        name = child.name
+        if name.startswith((".staging-", ".trash-")):
+            shutil.rmtree(child, ignore_errors=True)
+        elif name.startswith("seg-") and listed is not None and name not in listed:
+            trash = root / f".trash-{name}"
+            child.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            continue
+        removed.append(f"{SEGMENTS_DIR}/{name}")
     return removed
 
 
@@ -318,9 +276,10 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 def _manifest_of(build: Path) -> dict | None:
     try:
-        return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def build_hint(index_dir: Path) -> str:
@@ -347,32 +306,74 @@ def _damaged(index_dir: Path, build: Path, problems: Sequence[integrity.Problem]
 OPEN_ATTEMPTS = 200  # a reader racing a swap looks again; each look is a file read, so this is ~0.1 s at most
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """A listed segment as one reader sees it."""
+
+    name: str
+    folder: Path
+    chunk_offset: int
+    sentence_offset: int
+    n_chunks: int
+    n_sentences: int
+    doc_map: np.ndarray  # local document ordinal -> global ordinal (-1: deleted)
+
+    def part(self, name: str) -> str:
+        return f"{SEGMENTS_DIR}/{self.name}/{name}"
+
+
+def segment_entries(manifest: dict) -> list[dict]:
+    return [s for s in manifest.get("segments") or [] if isinstance(s, dict)]
+
+
 class IndexReader:
     """Read access to one build, pinned by its lease until close(). Safe to share between threads (one
-    SQLite connection each)."""
+    SQLite connection per segment and thread)."""
 
-    def __init__(self, index_dir: Path, build: Path, manifest: dict, lease: Lease | None = None,
-                 damage: frozenset[str] = frozenset()):
+    def __init__(self, index_dir: Path, build: Path, manifest: dict, lease: Lease | None = None):
         self.index_dir = Path(index_dir)
         self.build = build
         self.manifest = manifest
-        self.damage = damage  # parts found damaged (only when opened with damaged_ok, i.e. by a builder)
         self._lease = lease
         self._local = threading.local()
         self._users = 0
         self._retired = False
         self._use_lock = threading.Lock()
-        rows = self._part("table.sqlite", lambda _path: self._db().execute(
-            "SELECT ordinal, doc_id, source, format, sha256, metadata, pages, warnings, length(text) "
-            "FROM documents ORDER BY ordinal").fetchall())
-        self.documents: list[DocumentRecord] = [
-            DocumentRecord(o, d, s, f, h, LetterMetadata.from_json(json.loads(m)),
-                           tuple(tuple(p) for p in json.loads(pg)), tuple(json.loads(w)), n)
-            for o, d, s, f, h, m, pg, w, n in rows]
+        entries = segment_entries(manifest)
+        root = segments_root(self.index_dir)
+        self.segments: list[_Segment] = []
+        chunk_offset = sentence_offset = 0
+        for entry in entries:
+            seg = _Segment(entry["name"], root / entry["name"], chunk_offset, sentence_offset, int(entry["chunks"]),
+                           int(entry["sentences"]), np.full(int(entry["documents"]), -1, dtype=np.int64))
+            self.segments.append(seg)
+            chunk_offset += seg.n_chunks
+            sentence_offset += seg.n_sentences
+        listed = []  # (segment position, document row)
+        for position, (entry, seg) in enumerate(zip(entries, self.segments)):
+            rows = self._part(seg.part("table.sqlite"), lambda _path, seg=seg: self._db(seg).execute(
+                "SELECT ordinal, doc_id, source, format, sha256, metadata, pages, warnings, length(text) "
+                "FROM documents ORDER BY ordinal").fetchall())
+            deleted = set(entry.get("deleted") or ())
+            listed += [(position, row) for row in rows if row[0] not in deleted]
+        listed.sort(key=lambda item: item[1][2])  # by source: ordinals as a single build numbers them
+        self.documents: list[DocumentRecord] = []
+        self._doc_at: list[tuple[int, int]] = []  # global ordinal -> (segment position, local ordinal)
+        for ordinal, (position, (local, d, s, f, h, m, pg, w, n)) in enumerate(listed):
+            self.segments[position].doc_map[local] = ordinal
+            self._doc_at.append((position, local))
+            self.documents.append(DocumentRecord(ordinal, d, s, f, h, LetterMetadata.from_json(json.loads(m)),
+                                                 tuple(tuple(p) for p in json.loads(pg)), tuple(json.loads(w)), n))
         self.by_source = {d.source: d for d in self.documents}
         self.by_id = {d.doc_id: d for d in self.documents}
-        self.chunk_doc = np.zeros(0, np.int32) if "chunk_doc.npy" in damage else \
-            self._array("chunk_doc.npy", manifest.get("counts", {}).get("chunks"))
+        self._chunk_starts = np.array([s.chunk_offset for s in self.segments], dtype=np.int64)
+        parts = []
+        for seg in self.segments:
+            local = self._array(seg, "chunk_doc.npy", seg.n_chunks)
+            if len(local) and (local.min() < 0 or local.max() >= len(seg.doc_map)):
+                raise self._bad(seg.part("chunk_doc.npy"), "document ordinals out of range")
+            parts.append(seg.doc_map[local].astype(np.int32) if len(local) else np.zeros(0, np.int32))
+        self.chunk_doc = np.concatenate(parts) if parts else np.zeros(0, np.int32)  # -1: a removed letter's chunk
         self._dense = None
         self._bm25 = None
         self._chunk_vectors = None
@@ -380,17 +381,15 @@ class IndexReader:
         self._lazy_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: Path, model: str | None = None, depth: integrity.Depth = "stat",
-             damaged_ok: bool = False) -> "IndexReader":
+    def open(cls, index_dir: Path, model: str | None = None, depth: integrity.Depth = "stat") -> "IndexReader":
         """Open the current build, leased. Damage found at `depth` raises IndexUnavailable naming the
-        files and the repairing command, unless damaged_ok (a builder, which holds the build lock and
-        reads what is intact) records it in `damage`."""
+        files and the repairing command."""
         index_dir = Path(index_dir)
         build, lease = _lease_current(index_dir)
         if build is None:
             raise IndexUnavailable(f"no index at {index_dir}; {build_hint(index_dir)}")
         try:
-            return cls._open_leased(index_dir, build, lease, model, depth, damaged_ok)
+            return cls._open_leased(index_dir, build, lease, model, depth)
         except BaseException:
             if lease is not None:
                 lease.release()
@@ -398,21 +397,21 @@ class IndexReader:
 
     @classmethod
     def _open_leased(cls, index_dir: Path, build: Path, lease: Lease | None, model: str | None,
-                     depth: integrity.Depth, damaged_ok: bool) -> "IndexReader":
+                     depth: integrity.Depth) -> "IndexReader":
         manifest = _manifest_of(build)
         if manifest is None:
-            raise _damaged(index_dir, build, [integrity.Problem("manifest.json", "missing or unreadable")])
+            raise _damaged(index_dir, build, [integrity.Problem(f"{build.name}/manifest.json", "missing or unreadable")])
         _check_format(index_dir, manifest)
         if model is not None and manifest.get("model") != model:
             raise IndexUnavailable(
                 f"index at {index_dir} was built with model {manifest.get('model')!r} but the settings ask for "
                 f"{model!r}; rebuild it with: python -m index build --rebuild --index-dir {index_dir}")
-        problems = inspect(build, manifest, depth)
-        if problems and not damaged_ok:
+        problems = inspect(index_dir, build, manifest, depth)
+        if problems:
             raise _damaged(index_dir, build, problems)
         try:
-            return cls(index_dir, build, manifest, lease, frozenset(p.part for p in problems))
-        except (OSError, sqlite3.Error, ValueError) as exc:
+            return cls(index_dir, build, manifest, lease)
+        except (OSError, sqlite3.Error, ValueError, KeyError, TypeError) as exc:
             raise IndexUnavailable(f"index at {index_dir} is damaged ({_reason(exc)}); "
                                    f"{repair_hint(index_dir)}") from None
 
@@ -449,32 +448,40 @@ class IndexReader:
         self._dense = self._bm25 = self._chunk_vectors = self._sentence_vectors = None
 
     # --- lazily loaded parts -------------------------------------------------------------------
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
+    @staticmethod
+    def _connect(folder: Path) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{folder / 'table.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+
+    def _db(self, seg: _Segment) -> sqlite3.Connection:
+        dbs = getattr(self._local, "dbs", None)
+        if dbs is None:
+            dbs = self._local.dbs = {}
+        db = dbs.get(seg.name)
         if db is None:
-            db = sqlite3.connect(f"file:{self.build / 'table.sqlite'}?mode=ro", uri=True, check_same_thread=False)
-            self._local.db = db
+            db = dbs[seg.name] = self._connect(seg.folder)
         return db
 
+    def _bad(self, part: str, reason: str) -> IndexUnavailable:
+        return IndexUnavailable(f"index file {self.index_dir / part} is damaged ({reason}); "
+                                f"{repair_hint(self.index_dir)}")
+
     def _part(self, part: str, load):
-        """load(path) of one file of the build; any failure becomes IndexUnavailable naming the file and
-        the command that repairs it."""
-        path = self.build / part
+        """load(path) of one file (path relative to the index folder); any failure becomes
+        IndexUnavailable naming the file and the command that repairs it."""
         try:
-            return load(path)
+            return load(self.index_dir / part)
         except IndexUnavailable:
             raise
-        except Exception as exc:  # faiss raises RuntimeError, numpy ValueError, bm25s OSError/ValueError
-            raise IndexUnavailable(f"index file {path} is damaged ({_reason(exc)}); "
-                                   f"{repair_hint(self.index_dir)}") from None
+        except Exception as exc:  # faiss raises RuntimeError, numpy ValueError, json ValueError, sqlite3 Error
+            raise self._bad(part, _reason(exc)) from None
 
-    def _array(self, part: str, rows: int | None, mmap: bool = False) -> np.ndarray:
+    def _array(self, seg: _Segment, part: str, rows: int | None, mmap: bool = False) -> np.ndarray:
         def load(path: Path) -> np.ndarray:
             array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
             if rows is not None and array.shape[:1] != (rows,):
                 raise ValueError(f"{array.shape[0] if array.ndim else 0} rows, expected {rows}")
             return array
-        return self._part(part, load)
+        return self._part(seg.part(part), load)
 
     def _lazy(self, name: str, load):
         value = getattr(self, name)
@@ -486,119 +493,142 @@ class IndexReader:
                     setattr(self, name, value)
         return value
 
+    def _live(self, seg: _Segment) -> np.ndarray | None:
+        """Per local chunk row, whether its letter is live (None: all are)."""
+        if (seg.doc_map >= 0).all():
+            return None
+        return self.chunk_doc[seg.chunk_offset:seg.chunk_offset + seg.n_chunks] >= 0
+
     @property
-    def dense(self):
-        def load(path: Path):
+    def dense(self) -> SegmentedDense:
+        def load_one(seg: _Segment):
             import faiss
-            index = faiss.read_index(str(path))
-            if index.ntotal != self.n_chunks:
-                raise ValueError(f"{index.ntotal} vectors, expected {self.n_chunks}")
-            return index
-        return self._lazy("_dense", lambda: self._part("dense.faiss", load))
+
+            def read(path: Path):
+                index = faiss.read_index(str(path))
+                if index.ntotal != seg.n_chunks:
+                    raise ValueError(f"{index.ntotal} vectors, expected {seg.n_chunks}")
+                return index
+            return self._part(seg.part("dense.faiss"), read)
+        return self._lazy("_dense", lambda: SegmentedDense(
+            [(load_one(seg), seg.chunk_offset, self._live(seg)) for seg in self.segments], self.n_chunks))
 
     @property
-    def bm25(self):
-        def load():
-            bm25s = _bm25s()
-            try:
-                return bm25s.BM25.load(str(self.build / "bm25"), allow_pickle=False, show_progress=False)
-            except Exception:
-                for path in sorted((self.build / "bm25").iterdir()):  # name the file at fault
-                    self._part(path.relative_to(self.build).as_posix(), _parse_bm25_file)
-                raise
-        return self._lazy("_bm25", lambda: self._part("bm25", lambda _path: load()))
+    def bm25(self) -> BM25:
+        def load_one(seg: _Segment) -> ScoredSegment:
+            postings = read_postings(seg.folder / "bm25", lambda part, fn: self._part(seg.part(part), fn))
+            if postings.n_rows != seg.n_chunks:
+                raise self._bad(seg.part("bm25/doc_len.npy"), f"{postings.n_rows} rows, expected {seg.n_chunks}")
+            return ScoredSegment(postings, seg.chunk_offset, self._live(seg))
+        return self._lazy("_bm25", lambda: BM25([load_one(seg) for seg in self.segments], self.n_chunks))
 
     @property
-    def chunk_vectors(self) -> np.ndarray:
-        return self._lazy("_chunk_vectors", lambda: self._array("chunk_vectors.npy", self.n_chunks, mmap=True))
+    def chunk_vectors(self) -> RowStack:
+        return self._lazy("_chunk_vectors", lambda: RowStack(
+            [self._array(seg, "chunk_vectors.npy", seg.n_chunks, mmap=True) for seg in self.segments]))
 
     @property
-    def sentence_vectors(self) -> np.ndarray:
-        return self._lazy("_sentence_vectors", lambda: self._array(
-            "sentence_vectors.npy", self.manifest.get("counts", {}).get("sentences"), mmap=True))
+    def sentence_vectors(self) -> RowStack:
+        return self._lazy("_sentence_vectors", lambda: RowStack(
+            [self._array(seg, "sentence_vectors.npy", seg.n_sentences, mmap=True) for seg in self.segments]))
 
     # --- queries --------------------------------------------------------------------------------
     @property
     def n_chunks(self) -> int:
         return int(len(self.chunk_doc))
 
-    def text(self, doc_id_or_source: str) -> str:
+    def _document(self, doc_id_or_source: str) -> DocumentRecord:
         doc = self.by_id.get(doc_id_or_source) or self.by_source.get(doc_id_or_source)
         if doc is None:
             raise KeyError(doc_id_or_source)
-        return self._db().execute("SELECT text FROM documents WHERE ordinal = ?", (doc.ordinal,)).fetchone()[0]
+        return doc
+
+    def text(self, doc_id_or_source: str) -> str:
+        position, local = self._doc_at[self._document(doc_id_or_source).ordinal]
+        seg = self.segments[position]
+        return self._db(seg).execute("SELECT text FROM documents WHERE ordinal = ?", (local,)).fetchone()[0]
+
+    def _chunk_row(self, seg: _Segment, r: tuple) -> ChunkRow:
+        return ChunkRow(seg.chunk_offset + r[0], r[1], int(seg.doc_map[r[2]]), r[3], r[4], r[5],
+                        seg.sentence_offset + r[6], seg.sentence_offset + r[7], bool(r[8]))
+
+    def _sentence_row(self, seg: _Segment, r: tuple) -> SentenceRow:
+        return SentenceRow(seg.sentence_offset + r[0], int(seg.doc_map[r[1]]), r[2], r[3], bool(r[4]))
 
     def chunks(self, rows: Sequence[int]) -> list[ChunkRow]:
         if not len(rows):
             return []
-        marks = ",".join("?" * len(rows))
-        found = {r[0]: ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in self._db().execute(
-            f"SELECT row, chunk_id, doc_ordinal, char_start, char_end, text, sentence_first, sentence_last, "
-            f"boilerplate FROM chunks WHERE row IN ({marks})", [int(r) for r in rows])}
-        return [found[int(r)] for r in rows]
+        wanted = np.asarray([int(r) for r in rows], dtype=np.int64)
+        positions = np.searchsorted(self._chunk_starts, wanted, side="right") - 1
+        found: dict[int, ChunkRow] = {}
+        for position in np.unique(positions):
+            seg = self.segments[position]
+            local = [int(r) - seg.chunk_offset for r in wanted[positions == position]]
+            marks = ",".join("?" * len(local))
+            for r in self._db(seg).execute(
+                    f"SELECT row, chunk_id, doc_ordinal, char_start, char_end, text, sentence_first, sentence_last, "
+                    f"boilerplate FROM chunks WHERE row IN ({marks})", local):
+                row = self._chunk_row(seg, r)
+                found[row.row] = row
+        return [found[int(r)] for r in wanted]
 
     def sentences(self, first: int, last: int) -> list[SentenceRow]:
-        return [SentenceRow(r[0], r[1], r[2], r[3], bool(r[4])) for r in self._db().execute(
-            'SELECT row, doc_ordinal, start, "end", boilerplate FROM sentences WHERE row BETWEEN ? AND ? ORDER BY row',
-            (first, last))]
+        """Sentence rows first..last of live letters, in row order."""
+        out = []
+        for seg in self.segments:
+            low, high = max(first, seg.sentence_offset), min(last, seg.sentence_offset + seg.n_sentences - 1)
+            if low > high:
+                continue
+            out += [row for row in (self._sentence_row(seg, r) for r in self._db(seg).execute(
+                'SELECT row, doc_ordinal, start, "end", boilerplate FROM sentences WHERE row BETWEEN ? AND ? '
+                'ORDER BY row', (low - seg.sentence_offset, high - seg.sentence_offset))) if row.doc_ordinal >= 0]
+        return out
 
     def document_sentences(self, ordinal: int) -> list[SentenceRow]:
-        return [SentenceRow(r[0], r[1], r[2], r[3], bool(r[4])) for r in self._db().execute(
+        position, local = self._doc_at[ordinal]
+        seg = self.segments[position]
+        return [self._sentence_row(seg, r) for r in self._db(seg).execute(
             'SELECT row, doc_ordinal, start, "end", boilerplate FROM sentences WHERE doc_ordinal = ? ORDER BY row',
-            (ordinal,))]
-
-    def sentences_by_document(self) -> dict[int, list[tuple[int, int, int, bool, str]]]:
-        """{ordinal: [(row, start, end, boilerplate, embed_hash), ...]} in row order (for incremental builds)."""
-        out: dict[int, list] = {}
-        for row, ordinal, start, end, boiler, h in self._db().execute(
-                'SELECT row, doc_ordinal, start, "end", boilerplate, embed_hash FROM sentences ORDER BY row'):
-            out.setdefault(ordinal, []).append((row, start, end, bool(boiler), h))
-        return out
-
-    def chunks_by_document(self) -> dict[int, list[tuple[str, int, int, str, int, int, bool, int]]]:
-        """{ordinal: [(chunk_id, start, end, text, sentence_first, sentence_last, boilerplate, n_tokens), ...]}."""
-        out: dict[int, list] = {}
-        for ordinal, *rest in self._db().execute(
-                "SELECT doc_ordinal, chunk_id, char_start, char_end, text, sentence_first, sentence_last, boilerplate, "
-                "n_tokens FROM chunks ORDER BY row"):
-            rest[6] = bool(rest[6])
-            out.setdefault(ordinal, []).append(tuple(rest))
-        return out
+            (local,))]
 
     def entities(self, ordinal: int) -> list[Entity]:
         """The typed spans (people, organisations, dates, ...) found in a letter at index time."""
-        row = self._db().execute("SELECT spans FROM entities WHERE doc_ordinal = ?", (ordinal,)).fetchone()
+        position, local = self._doc_at[ordinal]
+        row = self._db(self.segments[position]).execute(
+            "SELECT spans FROM entities WHERE doc_ordinal = ?", (local,)).fetchone()
         return [Entity.from_json(r) for r in json.loads(row[0])] if row else []
 
-    def sentence_hashes(self) -> dict[str, int]:
-        return {h: row for row, h in self._db().execute("SELECT row, embed_hash FROM sentences")}
-
-    def chunk_hashes(self) -> dict[str, int]:
-        return {h: row for row, h in self._db().execute("SELECT row, embed_hash FROM chunks")}
-
     def close(self) -> None:
-        """Close this thread's connection and release the lease (the build may then be deleted)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        """Close this thread's connections and release the lease (the build may then be deleted)."""
+        for db in (getattr(self._local, "dbs", None) or {}).values():
             db.close()
-            self._local.db = None
+        self._local.dbs = None
         with self._use_lock:
             self._retired = True
             if self._lease is not None:
                 self._lease.release()
 
 
-def inspect(build: Path, manifest: dict, depth: integrity.Depth) -> list[integrity.Problem]:
-    """The damaged files of a build at the given depth, its lease file included."""
-    problems = integrity.check(build, manifest.get("integrity"), depth)
+def inspect(index_dir: Path, build: Path, manifest: dict, depth: integrity.Depth) -> list[integrity.Problem]:
+    """The damaged files of a build and its segments at the given depth (parts relative to index_dir),
+    its lease file included."""
+    problems = []
+    entries = segment_entries(manifest)
+    if not entries and manifest.get("counts", {}).get("documents"):
+        problems.append(integrity.Problem(f"{build.name}/manifest.json", "lists no segments"))
+    for entry in entries:
+        folder = segments_root(index_dir) / str(entry.get("name"))
+        problems += [dataclasses.replace(p, part=f"{SEGMENTS_DIR}/{entry.get('name')}/{p.part}")
+                     for p in integrity.check(folder, entry.get("integrity"), depth)]
     if not (build / LEASE_FILE).is_file():
-        problems.append(integrity.Problem(LEASE_FILE, "missing"))
+        problems.append(integrity.Problem(f"{build.name}/{LEASE_FILE}", "missing"))
     return problems
 
 
 def verify(index_dir: Path) -> tuple[Path, int, list[integrity.Problem]]:
-    """Hash every file of the current build against its integrity record (the build stays leased while
-    it is read). Returns (build, files checked, problems); raises IndexUnavailable without an index."""
+    """Hash every file of the current build's segments against their integrity records (the build
+    stays leased while it is read). Returns (build, files checked, problems; parts relative to
+    index_dir); raises IndexUnavailable without an index."""
     index_dir = Path(index_dir)
     build, lease = _lease_current(index_dir)
     if build is None:
@@ -606,10 +636,10 @@ def verify(index_dir: Path) -> tuple[Path, int, list[integrity.Problem]]:
     try:
         manifest = _manifest_of(build)
         if manifest is None:
-            return build, 1, [integrity.Problem("manifest.json", "missing or unreadable")]
+            return build, 1, [integrity.Problem(f"{build.name}/manifest.json", "missing or unreadable")]
         _check_format(index_dir, manifest)
-        record = manifest.get("integrity") or {}
-        return build, len(record), inspect(build, manifest, "full")
+        checked = sum(len(e.get("integrity") or {}) for e in segment_entries(manifest))
+        return build, checked, inspect(index_dir, build, manifest, "full")
     finally:
         if lease is not None:
             lease.release()
@@ -635,13 +665,6 @@ def _lease_current(index_dir: Path) -> tuple[Path | None, Lease | None]:
     raise IndexUnavailable(f"the index at {index_dir} kept changing while it was being opened; try again")
 
 
-def _parse_bm25_file(path: Path) -> None:
-    if path.suffix == ".npy":
-        np.load(path, mmap_mode="r", allow_pickle=False)
-    elif path.suffix == ".json":
-        json.loads(path.read_text(encoding="utf-8"))
-
-
 def _reason(exc: BaseException) -> str:
     """A short, user-facing reason for a failed load (numpy's pickle advice and faiss' C++ trace dropped)."""
     text = str(exc).strip()
@@ -650,4 +673,3 @@ def _reason(exc: BaseException) -> str:
     if "Error in" in text or "faiss" in text:
         return "not a readable FAISS index"
     return (text.splitlines() or [type(exc).__name__])[0][:160]
-

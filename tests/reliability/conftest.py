@@ -61,3 +61,22 @@ def toggle_extra_letter(settings) -> None:
 
 def build_folders(settings) -> list[str]:
     return sorted(p.name for p in settings.index_dir.iterdir() if p.name.startswith(("build-", ".staging-", ".trash-")))
+
+
+def segment_folders(settings) -> list[str]:
+    """Every folder under INDEX_DIR/segments, leftovers included."""
+    root = settings.index_dir / "segments"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def listed_segments(settings) -> list[str]:
+    """The segments the current build lists."""
+    from index.store import read_manifest
+
+    return sorted(s["name"] for s in read_manifest(settings.index_dir)["segments"])
+
+
+def segment_file(settings, part: str):
+    """(path, part as problems name it) of a file of the current build's single segment."""
+    (name,) = listed_segments(settings)
+    return settings.index_dir / "segments" / name / part, f"segments/{name}/{part}"

@@ -1,5 +1,5 @@
-"""A damaged build is refused with the file and the repairing command, found by `index verify`, and
-repaired by the next `index build` (re-using the vectors that are intact)."""
+"""A damaged segment or build is refused with the file and the repairing command, found by `index
+verify`, and repaired by the next `index build` (re-using the vectors that are intact)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 
 from index.building import build_index
 from index.store import IndexUnavailable, current_build, verify
-from tests.reliability.conftest import run_module, toggle_extra_letter
+from tests.reliability.conftest import run_module, segment_file, toggle_extra_letter
 
 QUESTION = "Who chairs the independent custody visiting scheme?"
 
@@ -32,10 +32,10 @@ def zero_body(path):
     path.write_bytes(data[:header] + b"\0" * (len(data) - header))
 
 
-LOUD = [(part, damage) for part in ("dense.faiss", "sentence_vectors.npy", "bm25/data.csc.index.npy",
-                                     "bm25/vocab.index.json")
-        for damage in (remove, truncate, zero_fill)] + [("chunk_doc.npy", truncate), ("table.sqlite", zero_fill)]
-SILENT = [(part, zero_body) for part in ("sentence_vectors.npy", "chunk_vectors.npy", "bm25/data.csc.index.npy")]
+LOUD = [(part, damage) for part in ("dense.faiss", "sentence_vectors.npy", "bm25/tf.npy", "bm25/vocab.json")
+        for damage in (remove, truncate, zero_fill)] + [("chunk_doc.npy", truncate), ("table.sqlite", zero_fill),
+                                                         ("bm25/rows.npy", truncate)]
+SILENT = [(part, zero_body) for part in ("sentence_vectors.npy", "chunk_vectors.npy", "bm25/tf.npy")]
 
 
 def answer_of(settings):
@@ -57,6 +57,8 @@ def assert_repaired(settings, part, before):
     assert f"repaired damaged {part}" in report.summary()
     assert verify(settings.index_dir)[2] == []
     assert not build.exists()  # the damaged build was cleared
+    if part.startswith("segments/"):
+        assert not (settings.index_dir / part).parent.exists()  # and so was the damaged segment
     assert answer_of(settings) == before
     assert build_index(settings).noop
 
@@ -69,7 +71,8 @@ def before(town_template):
 
 @pytest.mark.parametrize("part,damage", LOUD, ids=[f"{p}-{d.__name__}" for p, d in LOUD])
 def test_damage_is_refused_with_the_file_and_the_fix_then_repaired(town_index, before, part, damage):
-    damage(current_build(town_index.index_dir) / part)
+    path, part = segment_file(town_index, part)
+    damage(path)
     with pytest.raises(IndexUnavailable) as refused:
         answer_of(town_index)
     message = str(refused.value)
@@ -80,24 +83,25 @@ def test_damage_is_refused_with_the_file_and_the_fix_then_repaired(town_index, b
 
 @pytest.mark.parametrize("part,damage", SILENT, ids=[f"{p}-{d.__name__}" for p, d in SILENT])
 def test_zeroed_numbers_are_found_by_verify_and_repaired(town_index, before, part, damage):
-    damage(current_build(town_index.index_dir) / part)
+    path, part = segment_file(town_index, part)
+    damage(path)
     assert_repaired(town_index, part, before)
 
 
 def test_deleted_chunk_vectors_do_not_break_the_next_incremental_build(town_index):
-    build = current_build(town_index.index_dir)
-    stored_sentences = np.load(build / "sentence_vectors.npy")
-    (build / "chunk_vectors.npy").unlink()
+    stored_sentences = np.load(segment_file(town_index, "sentence_vectors.npy")[0])
+    path, part = segment_file(town_index, "chunk_vectors.npy")
+    path.unlink()
     toggle_extra_letter(town_index)
     report = build_index(town_index)
-    assert report.added == ["harbourside.txt"] and report.repaired == ["chunk_vectors.npy"]
+    assert report.added == ["harbourside.txt"] and report.repaired == [part]
     assert report.reused_vectors == len(np.unique(stored_sentences, axis=0))  # every stored sentence vector; chunks re-embedded
     assert verify(town_index.index_dir)[2] == []
 
 
 def test_cli_names_the_damaged_file_and_verify_exits_1_then_0(town_index):
     index_dir = str(town_index.index_dir)
-    zero_fill(current_build(town_index.index_dir) / "sentence_vectors.npy")
+    zero_fill(segment_file(town_index, "sentence_vectors.npy")[0])
     asked = run_module("retrieval", "ask", QUESTION, "--index-dir", index_dir)
     assert asked.returncode == 2 and "Traceback" not in asked.stderr and "allow_pickle" not in asked.stderr
     lines = asked.stderr.strip().splitlines()
@@ -115,7 +119,7 @@ def test_a_build_without_its_lease_file_is_refused_and_repaired(town_index, befo
     (build / ".lease").unlink()
     with pytest.raises(IndexUnavailable, match=r"\.lease missing.*python -m index build"):
         answer_of(town_index)
-    assert_repaired(town_index, ".lease", before)
+    assert_repaired(town_index, f"{build.name}/.lease", before)
 
 
 def test_an_index_of_the_previous_format_is_refused_with_the_rebuild_command(town_index):
@@ -126,6 +130,6 @@ def test_an_index_of_the_previous_format_is_refused_with_the_rebuild_command(tow
     manifest["format_version"] = 1
     manifest_path.write_text(json.dumps(manifest))
     for attempt in (lambda: answer_of(town_index), lambda: verify(town_index.index_dir)):
-        with pytest.raises(IndexUnavailable, match=r"has format 1, this version reads 2; rebuild it with: "
+        with pytest.raises(IndexUnavailable, match=r"has format 1, this version reads 3; rebuild it with: "
                                                    r"python -m index build --rebuild"):
             attempt()
