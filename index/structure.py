@@ -340,9 +340,7 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
         organisation = chosen
     elif organisation is None:
         organisation = _letterhead_organisation(text, lines, head, entities, is_boiler)
-    letterhead = None
-    if head:
-        letterhead = Part(head[0].start, head[min(len(head), 6) - 1].end)
+    letterhead = _letterhead(lines, len(head), recipient_address, subject, entities, is_boiler)
     signed_by, on_behalf_of = _signatory(text, lines, signature, sender, entities)
     cc = labelled.get("cc") or _tail_list(text, lines, close_index, "cc")
     enclosures = labelled.get("enclosures") or _tail_list(text, lines, close_index, "enclosures")
@@ -437,6 +435,20 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
     if address_first is not None and len(address_first.text.split()) <= 12 and "|" not in address_first.text:
         return _name_part(text, address_first)
     return None
+
+
+def _letterhead(lines: list[_Line], head_end: int, recipient_address: list[int] | None, subject: Part | None,
+                entities: list[Entity], is_boiler: set[int]) -> Part | None:
+    """The sender's heading at the top: its lines (contact lines included) down to the addressee's block,
+    the first labelled or dated line, a statute or subject heading, or the salutation (at most 10 lines)."""
+    end = min(head_end, 10, recipient_address[0] if recipient_address else head_end)
+    for i in range(1, end):
+        line = lines[i]
+        if i not in is_boiler and (_label_of(line) or any(len(m.group(0)) >= 0.5 * len(line.text) for m in date_matches(line.text))
+                                   or _legislation(line, entities) or subject is not None and line.start >= subject.start):
+            end = i
+            break
+    return Part(lines[0].start, lines[end - 1].end) if end > 0 else None
 
 
 def _block_part(lines: list[_Line], block: list[int] | None) -> Part | None:

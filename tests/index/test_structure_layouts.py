@@ -105,6 +105,8 @@ def test_notice_without_a_salutation_finds_the_address_block_by_its_postcode():
     assert of(text, s.recipient) == "Mr Rhys Pemberton"
     assert of(text, s.recipient_address) == "Mr Rhys Pemberton\nPemberton Planning Associates\nCheltenham\nGL50 1TA"
     assert of(text, s.sender_address) == "Tewkesbury Borough Council\nCouncil Offices, Gloucester Road, Tewkesbury GL20 5TT"
+    assert of(text, s.letterhead) == ("Tewkesbury Borough Council | Development Management\nTewkesbury Borough Council\n"
+                                      "Council Offices, Gloucester Road, Tewkesbury GL20 5TT\nTelephone: 01632 960 271")
     assert of(text, s.reference) == "22/00874/FUL"
     # the statute above it is the power the notice is given under, not its subject
     assert of(text, s.subject) == "NOTICE OF REFUSAL OF PLANNING PERMISSION"
