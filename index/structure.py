@@ -49,6 +49,9 @@ _LABELS: list[tuple[str, re.Pattern]] = [
     ("enclosures", re.compile(r"enc(?:s|l)?\.?|enclosures?|attachments?", re.I)),
 ]
 _LABELLED = re.compile(r"^[\s|*#>]*(?P<label>[A-Za-z][A-Za-z .]{0,40}?)[\s*]*(?::|\t|\s*\|)[\s*|]*(?P<value>.*?)[\s|*]*$")
+# Complimentary closes, salutations, "pp" and honorifics are closed classes fixed by letter-writing
+# convention, not by any sender: a short list covers them for every sender, where a fitted criterion would
+# need many more letters to relearn the same words (and the named-entity model has no label for them).
 _CLOSE = re.compile(r"^[\s*_>]*(?:yours\s+(?:sincerely|faithfully|truly|ever|respectfully)|(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?)\s+"
                     r"(?:regards|wishes)|regards|sincerely|many\s+thanks|with\s+thanks)\b[\s,.!*_]*$", re.I)
 _SALUTATION = re.compile(r"^[\s*_>]*dear\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
@@ -67,10 +70,10 @@ _FOOTER_LINE = re.compile(r"\bpage\s+\d+\b|\s\|\s|^[-=_*]{5,}", re.I)
 _HONORIFIC = re.compile(r"^(?:(?:the\s+)?rt\.?\s+hon\.?|the\s+hon\.?|mr|mrs|ms|miss|mx|dr|prof(?:essor)?|sir|dame|lord|lady|"
                         r"baroness|baron|cllr|councillor|rev(?:erend)?|his\s+honour|her\s+honour|judge)\.?\s+", re.I)
 _NOT_A_NAME_LINE = re.compile(r"[@:;/\d]|https?|www\.")
+# Addressees that name a group rather than a person ("Dear colleagues", "Dear Parents and Carers").
 _GENERIC_ADDRESSEE = re.compile(r"^(?:sir|madam|sirs|sir\s*(?:or|/)\s*madam|colleagues?|all|everyone|friends?|parents?(?:\s+and\s+carers?)?|"
                                 r"resident|customer|applicant|partners?|members?|[a-z]+\s+(?:and|&)\s+[a-z]+)$", re.I)
-
-
+# ... and those that name nobody at all.
 _NOBODY = re.compile(r"^(?:sir|madam|sirs|sir\s*(?:or|/)\s*madam|madam\s*(?:or|/)\s*sir|all|everyone)$", re.I)
 
 
