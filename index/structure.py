@@ -230,6 +230,21 @@ def _cells(line: _Line) -> list[_Line]:
     return out if len(out) >= 2 else []
 
 
+def _address_cell(line: _Line) -> _Line:
+    """A table row at the top that sets an address line beside the references ("| Mr J Hale | Our ref: X |",
+    or in Word text "Mr J Hale<tab>Our ref: X"), or alone in its row, read as that address line."""
+    if "|" not in line.text and "\t" not in line.text:
+        return line
+    cells = [_Line(m.start() + line.start, m.end() + line.start, m.group(0))
+             for m in re.finditer(r"[^|\t\s](?:[^|\t]*[^|\t\s])?", line.text)]
+    cells = [cell for cell in cells if cell.text.strip("*-: ")]
+    if len(cells) == 1 and line.text.lstrip().startswith("|"):
+        return cells[0]
+    if len(cells) >= 2 and not _label_of(cells[0]) and any(_label_of(cell) for cell in cells[1:]):
+        return cells[0]
+    return line
+
+
 def _own_reference(name: str, line: _Line, earlier: Part) -> bool:
     """ "Our ref" names the sender's own reference, which outranks an earlier "Claim reference" or "Case no"."""
     return name == "reference" and bool(re.match(r"^[\s|*#>]*(?:our|my)\s+ref", line.text, re.I)) and not earlier.start > line.start
@@ -323,6 +338,7 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
     if close_index is not None and salutation_index is not None and close_index < salutation_index:
         close_index = None
     head_end = salutation_index if salutation_index is not None else min(len(lines), 25)
+    lines = [_address_cell(line) if i < head_end else line for i, line in enumerate(lines)]
     head = lines[:head_end]
 
     date, date_iso = _date(text, lines, head, labelled)
