@@ -49,6 +49,9 @@ _LABELS: list[tuple[str, re.Pattern]] = [
     ("enclosures", re.compile(r"enc(?:s|l)?\.?|enclosures?|attachments?", re.I)),
 ]
 _LABELLED = re.compile(r"^[\s|*#>]*(?P<label>[A-Za-z][A-Za-z .]{0,40}?)[\s*]*(?::|\t|\s*\|)[\s*|]*(?P<value>.*?)[\s|*]*$")
+# Complimentary closes, salutations, "pp" and honorifics are closed classes fixed by letter-writing
+# convention, not by any sender: a short list covers them for every sender, where a fitted criterion would
+# need many more letters to relearn the same words (and the named-entity model has no label for them).
 _CLOSE = re.compile(r"^[\s*_>]*(?:yours\s+(?:sincerely|faithfully|truly|ever|respectfully)|(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?)\s+"
                     r"(?:regards|wishes)|regards|sincerely|many\s+thanks|with\s+thanks)\b[\s,.!*_]*$", re.I)
 _SALUTATION = re.compile(r"^[\s*_>]*dear\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
@@ -67,10 +70,10 @@ _FOOTER_LINE = re.compile(r"\bpage\s+\d+\b|\s\|\s|^[-=_*]{5,}", re.I)
 _HONORIFIC = re.compile(r"^(?:(?:the\s+)?rt\.?\s+hon\.?|the\s+hon\.?|mr|mrs|ms|miss|mx|dr|prof(?:essor)?|sir|dame|lord|lady|"
                         r"baroness|baron|cllr|councillor|rev(?:erend)?|his\s+honour|her\s+honour|judge)\.?\s+", re.I)
 _NOT_A_NAME_LINE = re.compile(r"[@:;/\d]|https?|www\.")
+# Addressees that name a group rather than a person ("Dear colleagues", "Dear Parents and Carers").
 _GENERIC_ADDRESSEE = re.compile(r"^(?:sir|madam|sirs|sir\s*(?:or|/)\s*madam|colleagues?|all|everyone|friends?|parents?(?:\s+and\s+carers?)?|"
                                 r"resident|customer|applicant|partners?|members?|[a-z]+\s+(?:and|&)\s+[a-z]+)$", re.I)
-
-
+# ... and those that name nobody at all.
 _NOBODY = re.compile(r"^(?:sir|madam|sirs|sir\s*(?:or|/)\s*madam|madam\s*(?:or|/)\s*sir|all|everyone)$", re.I)
 
 
@@ -227,6 +230,21 @@ def _cells(line: _Line) -> list[_Line]:
     return out if len(out) >= 2 else []
 
 
+def _address_cell(line: _Line) -> _Line:
+    """A table row at the top that sets an address line beside the references ("| Mr J Hale | Our ref: X |",
+    or in Word text "Mr J Hale<tab>Our ref: X"), or alone in its row, read as that address line."""
+    if "|" not in line.text and "\t" not in line.text:
+        return line
+    cells = [_Line(m.start() + line.start, m.end() + line.start, m.group(0))
+             for m in re.finditer(r"[^|\t\s](?:[^|\t]*[^|\t\s])?", line.text)]
+    cells = [cell for cell in cells if cell.text.strip("*-: ")]
+    if len(cells) == 1 and line.text.lstrip().startswith("|"):
+        return cells[0]
+    if len(cells) >= 2 and not _label_of(cells[0]) and any(_label_of(cell) for cell in cells[1:]):
+        return cells[0]
+    return line
+
+
 def _own_reference(name: str, line: _Line, earlier: Part) -> bool:
     """ "Our ref" names the sender's own reference, which outranks an earlier "Claim reference" or "Case no"."""
     return name == "reference" and bool(re.match(r"^[\s|*#>]*(?:our|my)\s+ref", line.text, re.I)) and not earlier.start > line.start
@@ -320,6 +338,7 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
     if close_index is not None and salutation_index is not None and close_index < salutation_index:
         close_index = None
     head_end = salutation_index if salutation_index is not None else min(len(lines), 25)
+    lines = [_address_cell(line) if i < head_end else line for i, line in enumerate(lines)]
     head = lines[:head_end]
 
     date, date_iso = _date(text, lines, head, labelled)
@@ -340,9 +359,7 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
         organisation = chosen
     elif organisation is None:
         organisation = _letterhead_organisation(text, lines, head, entities, is_boiler)
-    letterhead = None
-    if head:
-        letterhead = Part(head[0].start, head[min(len(head), 6) - 1].end)
+    letterhead = _letterhead(lines, len(head), recipient_address, subject, entities, is_boiler)
     signed_by, on_behalf_of = _signatory(text, lines, signature, sender, entities)
     cc = labelled.get("cc") or _tail_list(text, lines, close_index, "cc")
     enclosures = labelled.get("enclosures") or _tail_list(text, lines, close_index, "enclosures")
@@ -437,6 +454,20 @@ def _recipient(text: str, lines: list[_Line], salutation_index: int | None, addr
     if address_first is not None and len(address_first.text.split()) <= 12 and "|" not in address_first.text:
         return _name_part(text, address_first)
     return None
+
+
+def _letterhead(lines: list[_Line], head_end: int, recipient_address: list[int] | None, subject: Part | None,
+                entities: list[Entity], is_boiler: set[int]) -> Part | None:
+    """The sender's heading at the top: its lines (contact lines included) down to the addressee's block,
+    the first labelled or dated line, a statute or subject heading, or the salutation (at most 10 lines)."""
+    end = min(head_end, 10, recipient_address[0] if recipient_address else head_end)
+    for i in range(1, end):
+        line = lines[i]
+        if i not in is_boiler and (_label_of(line) or any(len(m.group(0)) >= 0.5 * len(line.text) for m in date_matches(line.text))
+                                   or _legislation(line, entities) or subject is not None and line.start >= subject.start):
+            end = i
+            break
+    return Part(lines[0].start, lines[end - 1].end) if end > 0 else None
 
 
 def _block_part(lines: list[_Line], block: list[int] | None) -> Part | None:

@@ -105,6 +105,8 @@ def test_notice_without_a_salutation_finds_the_address_block_by_its_postcode():
     assert of(text, s.recipient) == "Mr Rhys Pemberton"
     assert of(text, s.recipient_address) == "Mr Rhys Pemberton\nPemberton Planning Associates\nCheltenham\nGL50 1TA"
     assert of(text, s.sender_address) == "Tewkesbury Borough Council\nCouncil Offices, Gloucester Road, Tewkesbury GL20 5TT"
+    assert of(text, s.letterhead) == ("Tewkesbury Borough Council | Development Management\nTewkesbury Borough Council\n"
+                                      "Council Offices, Gloucester Road, Tewkesbury GL20 5TT\nTelephone: 01632 960 271")
     assert of(text, s.reference) == "22/00874/FUL"
     # the statute above it is the power the notice is given under, not its subject
     assert of(text, s.subject) == "NOTICE OF REFUSAL OF PLANNING PERMISSION"
@@ -454,3 +456,14 @@ def test_ministers_letter_under_a_protective_marking():
     assert m.reference is None  # "2024-25" in the heading is a year, not a reference
     assert m.recipient == "Leaders of all English local authorities"
     assert m.subject == "PROVISIONAL LOCAL GOVERNMENT FINANCE SETTLEMENT 2024-25"
+
+
+@pytest.mark.parametrize("block", [
+    "| | |\n|---|---|\n| Rt Hon Alastair Penhaligon MP | Our ref: ODYA/22/31 |\n"
+    "| Minister for Civil Society and Youth | Date: 14 November 2022 |\n| 100 Parliament Street, London SW1A 2BQ | |",
+    "Rt Hon Alastair Penhaligon MP\tOur ref: ODYA/22/31\nMinister for Civil Society and Youth\tDate: 14 November 2022\n"
+    "100 Parliament Street, London SW1A 2BQ",
+], ids=["markdown-table", "word-table"])
+def test_address_set_beside_the_references_in_a_table(block):
+    m = extract_metadata(_MARKDOWN_LETTER.format(block=block))
+    assert (m.recipient, m.reference) == ("Rt Hon Alastair Penhaligon MP", "ODYA/22/31")
