@@ -62,6 +62,7 @@ async def preload(_app):
     """The served app's lifespan: open the model and the index in a background thread, so the server
     answers at once and the first session finds them loaded (or waits for the load under way: the
     cached resource computes once). The thread dies with the server."""
+    _skip_direct_run_check()
     threading.Thread(target=warm_up, name="letters-qa-preload", daemon=True).start()
     yield
 
@@ -73,7 +74,6 @@ def warm_up(s: Settings | None = None) -> None:
     try:
         from app_support import benchmark_page, chat_page  # noqa: F401  (most of a first run's imports)
 
-        _first_element_check()
         s = s or settings()
         if build_name(s) is None:
             return
@@ -83,16 +83,15 @@ def warm_up(s: Settings | None = None) -> None:
         log.warning("could not open the index ahead of the first session", exc_info=True)
 
 
-def _first_element_check() -> None:
-    """Streamlit checks once per process, at the first element a page draws, whether it runs in a
-    REPL: inspect.stack() over every loaded module, 0.4 s of CPU measured here, on the first
-    session's critical path. Done here, it happens while the server starts (a private function:
-    skipped if Streamlit drops it)."""
+def _skip_direct_run_check() -> None:
+    """At the first element a page draws, Streamlit checks once per process whether the script was
+    started with `python script.py` or in a REPL, to print a hint: inspect.stack() over every loaded
+    module, 0.4 s of CPU measured here, on the first session's path. A served app was started with
+    `streamlit run`, so the check is marked done (a private flag: nothing happens if Streamlit drops it)."""
     from streamlit import delta_generator
 
-    check = getattr(delta_generator, "_maybe_print_use_warning", None)
-    if callable(check):
-        check()
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
 
 
 def build(s: Settings, label: str = "Indexing the letters", where=None):
