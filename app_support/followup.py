@@ -13,7 +13,7 @@ all come from it, whoever the senders are.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from retrieval.vocabulary import Vocabulary
 
@@ -28,6 +28,7 @@ _LEADS = [
 ]
 _FOLLOW_UP = re.compile(r"^\s*(?:" + "|".join(_LEADS) + r")(?P<subject>.+?)\s*[?.!]*\s*$", re.I)
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&-]*")
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 _SMALL = {"of", "for", "and", "the", "&", "in", "on", "to"}
 _TRAILING_PLACE = re.compile(r"\b(?P<prep>in|for|at|from|by)\s+(?:the\s+)?(?P<name>[A-Z][\w'’&-]*(?:\s+(?:of\s+|and\s+|&\s+)?"
                              r"[A-Z][\w'’&-]*)*)(?=\s*[?.!]*\s*$)")
@@ -96,6 +97,18 @@ def _find(phrase: str, text: str) -> re.Match | None:
     return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", text, flags)
 
 
+def _named_in(text: str, names: Iterable[str]) -> Iterator[re.Match]:
+    """Where each of `names` occurs in `text`; a name is only searched for when its first word is
+    in the text (a corpus of thousands of letters has hundreds of thousands of names)."""
+    present = {w.lower() for w in _ALNUM.findall(text)}
+    for phrase in names:
+        first = _ALNUM.search(phrase)
+        if first is not None and first.group(0).lower() in present:
+            found = _find(phrase, text)
+            if found:
+                yield found
+
+
 def resolve_follow_up(question: str, previous_question: str | None, names: Iterable[str] = ()) -> str:
     """The question to ask: `question` itself unless it is a short follow-up of
     `previous_question`, in which case the previous question with the new subject.
@@ -112,9 +125,8 @@ def resolve_follow_up(question: str, previous_question: str | None, names: Itera
     subject = subject[article.end():] if article else subject
     # 1. a phrase naming a letter (from the letters' metadata), longest first
     best = None
-    for phrase in sorted(set(names), key=lambda p: (-len(p), p)):
-        found = _find(phrase, previous)
-        if found and (best is None or found.end() - found.start() > best.end() - best.start()):
+    for found in _named_in(previous, names):
+        if best is None or (found.end() - found.start(), -found.start()) > (best.end() - best.start(), -best.start()):
             best = found
     if best is not None:
         # "the Police and Crime Commissioner for X" → "Y", or "the Y" when the user wrote "the Y"
@@ -148,4 +160,4 @@ def refers_to_previous_letter(question: str, names: Iterable[str] = ()) -> bool:
                 if not m.group(0)[:1].isupper() or not re.search(r"\w", text[:m.start()])]
     if not pointers:
         return False
-    return not any(_find(phrase, text) for phrase in names)
+    return next(_named_in(text, names), None) is None

@@ -55,7 +55,8 @@ REQUIRED_FIGURES = {
     "recall": ["approximate", "recall_at_10"],
     "targets": ["ask_p50_ms", "bare_st_query_p50_ms", "bare_onnx_query_p50_ms", "warm_ask_vs_bare_st",
                 "cli_p50_s", "bare_st_cold_p50_s", "cold_cli_vs_bare_st", "query_rss_mb", "cli_rss_mb",
-                "st_batch_texts_per_s", "onnx_batch_texts_per_s", "fp32_answers_identical", "fp32_max_abs_diff"],
+                "st_batch_texts_per_s", "onnx_batch_texts_per_s", "fp32_answers_identical", "fp32_max_abs_diff",
+                "app_ready_s", "app_cold_start_s"],
 }
 TARGETS = {"warm_ask_vs_bare_st": 0.6, "cold_cli_vs_bare_st": 0.25, "query_rss_mb": 350.0, "app_cold_start_s": 5.0}
 

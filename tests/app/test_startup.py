@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit import delta_generator
 from streamlit.web.server.app_discovery import discover_asgi_app
 
 from app_support import resources
@@ -39,6 +40,7 @@ def test_the_lifespan_returns_at_once_and_the_first_session_reuses_what_it_loade
             pass  # the server would serve here; the load goes on in the background
 
     asyncio.run(serve())
+    assert delta_generator._use_warning_has_been_displayed  # Streamlit's "not run by streamlit run?" check
     [thread] = [t for t in threading.enumerate() if t.name == "letters-qa-preload"]
     thread.join(120)
     assert loads == [1]

@@ -327,6 +327,15 @@ def test_questions_naming_a_letter_or_without_back_reference_stand_alone(questio
     assert not refers_to_previous_letter(question, NAMES)
 
 
+def test_a_name_counts_when_written_possessive_or_hyphenated():
+    from app_support.followup import refers_to_previous_letter
+
+    assert not refers_to_previous_letter("What did Burns-Williamson's office say about it?", NAMES)
+    assert not refers_to_previous_letter("Did West Yorkshire's commissioner sign it?", NAMES)
+    assert resolve_follow_up("and Greater Manchester?", "What did West Yorkshire's PCC say?", NAMES) == \
+        "What did Greater Manchester's PCC say?"
+
+
 def test_a_name_common_to_every_letter_does_not_stop_the_binding():
     from app_support.followup import refers_to_previous_letter
 

@@ -3,10 +3,11 @@ JSON, and a no-op rebuild embeds nothing. No timing assertions — timings on a 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from bench import measure
+from bench import app_cold, measure
 from bench.__main__ import main
 
 
@@ -56,7 +57,7 @@ def test_synthetic_questions_are_deterministic():
 def test_the_targets_are_measured_side_by_side(tmp_path):
     out = tmp_path / "out"
     assert main(["--sizes", "2", "--out", str(out), "--cache", str(tmp_path / "cache"), "--queries", "3",
-                 "--cli-runs", "1", "--rounds", "1", "--phases", "targets"]) == 0
+                 "--cli-runs", "1", "--rounds", "1", "--app-runs", "1", "--phases", "targets"]) == 0
     result = json.loads((out / "results.json").read_text())["results"][0]
     assert measure.missing_figures(result, ["targets"]) == []
     targets = result["targets"]
@@ -64,3 +65,6 @@ def test_the_targets_are_measured_side_by_side(tmp_path):
     assert targets["fp32_answers_identical"] == "3/3" and targets["fp32_max_abs_diff"] < 1e-5
     assert targets["int8_same_answer"].endswith("/3") and targets["int8_batch_texts_per_s"] > 0
     assert "ask / bare ST" in (out / "table.txt").read_text()
+    if Path(app_cold.CHROMIUM).exists():  # the app restart in a browser, side by side with the rest
+        assert 0 < targets["app_ready_s"] < targets["app_cold_start_s"]
+        assert "app 1st answer s" in (out / "table.txt").read_text()
