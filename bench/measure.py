@@ -163,21 +163,23 @@ def add_extra_letter(corpus: Path, size: int) -> Path:
 # --- worker phases (run in a fresh process) -----------------------------------------------------
 def embedded_texts(index_dir: Path) -> list[str]:
     """The texts a fresh build of this index embeds: chunk and sentence embed texts, one per hash."""
+    import numpy as np
+
     from index.cleaning import strip_markup
+    from index.records import sha256_text
     from index.store import IndexReader
 
     reader = IndexReader.open(index_dir)
-    db = reader._db()
     texts: dict[str, str] = {}
-    for h, text in db.execute("SELECT embed_hash, text FROM chunks ORDER BY row"):
-        texts.setdefault(h, strip_markup(text))
-    doc_text = {}
-    for ordinal, start, end, h in db.execute('SELECT doc_ordinal, start, "end", embed_hash FROM sentences ORDER BY row'):
-        if h in texts:
-            continue
-        if ordinal not in doc_text:
-            doc_text = {ordinal: db.execute("SELECT text FROM documents WHERE ordinal=?", (ordinal,)).fetchone()[0]}
-        texts[h] = strip_markup(doc_text[ordinal][start:end])
+    live = [int(r) for r in np.flatnonzero(reader.chunk_doc >= 0)] if (reader.chunk_doc < 0).any() else range(reader.n_chunks)
+    for chunk in reader.chunks(list(live)):
+        embed = strip_markup(chunk.text)
+        texts.setdefault(sha256_text(embed), embed)
+    for doc in reader.documents:
+        text = reader.text(doc.doc_id)
+        for sentence in reader.document_sentences(doc.ordinal):
+            embed = strip_markup(text[sentence.start:sentence.end])
+            texts.setdefault(sha256_text(embed), embed)
     reader.close()
     return list(texts.values())
 
@@ -250,7 +252,7 @@ def phase_add_one(corpus: str, index_dir: str, size: int) -> dict:
     report = build_index(settings)
     seconds = time.perf_counter() - t0
     # the texts the new letter has on its own (an upper bound for what may be embedded)
-    file = next(f for f in discover(Path(corpus), settings.max_file_bytes).files if f.path == path)
+    file = next(f for f in discover(Path(corpus), settings.max_file_bytes).files if f.path == Path(path))
     contents = _process([load_document(file)], settings, None)
     own = {c.content_hash for _, c, _, _ in contents.chunks} | {h for _, _, h in contents.sentences}
     return {"seconds": seconds, "texts_embedded": report.embedded, "letter_texts": len(own),
@@ -786,7 +788,9 @@ def worker_main(argv: list[str]) -> int:
     phase, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
     import logging
     logging.basicConfig(level=logging.WARNING)
-    result = PHASES[phase](**args)
+    from bench.grow import phase_grow  # imports this module, so it is looked up here
+
+    result = {**PHASES, "grow": phase_grow}[phase](**args)
     print(json.dumps(result))
     return 0
 
