@@ -309,7 +309,7 @@ def phase_recall(index_dir: str, questions: list[str], k: int = 10) -> dict:
 
     reader = IndexReader.open(Path(index_dir))
     dense = reader.dense
-    approximate = not isinstance(dense, faiss.IndexFlat)
+    approximate = dense.approximate
     if not approximate:
         return {"approximate": False, "recall_at_10": 1.0, "type": type(dense).__name__}
     vectors = np.ascontiguousarray(reader.chunk_vectors, dtype=np.float32)
@@ -410,8 +410,7 @@ def run_latency_only(size: int, work: Path, cache: Path, n_queries: int = 30, lo
         log(f"[size {size} latency-only] {name} …")
         result[name] = fn()
         log(f"[size {size} latency-only] {name}: {_short(result[name])}")
-    from index.store import current_build
-    size_bytes = dir_size(current_build(index_dir))
+    size_bytes = dir_size(index_dir)  # its segments and build folder (older builds are cleared)
     result["disk"] = {"bytes": size_bytes, "mb": size_bytes / 2 ** 20}
     return result
 
@@ -647,9 +646,8 @@ def run_size(size: int, work: Path, cache: Path, n_queries: int = 30, bare_sampl
         log(f"[size {size}] {name} done in {time.perf_counter() - t0:.1f}s: {_short(result[name])}")
         if on_phase:
             on_phase(result)
-    build = current_build(index_dir)
-    if build is not None:
-        size_bytes = dir_size(build)
+    if current_build(index_dir) is not None:
+        size_bytes = dir_size(index_dir)  # its segments and build folder (older builds are cleared)
         result["disk"] = {"bytes": size_bytes, "mb": size_bytes / 2 ** 20}
     return result
 
