@@ -18,7 +18,6 @@ Figures (seconds, medians where repeated):
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import statistics
 import time

@@ -358,7 +358,7 @@ def faiss_scaling(vectors, sizes=(60_000, 100_000, 200_000, 400_000), n_queries:
         times = _search_times(flat, queries, k)
         _, truth = flat.search(queries, 10)
         t0 = time.perf_counter()
-        from index.store import make_hnsw
+        from index.segments import make_hnsw
         hnsw = make_hnsw(base)
         build_s = time.perf_counter() - t0
         row = {"n": n, "flat_p50_ms": statistics.median(times), "flat_p95_ms": percentile(times, 95),

@@ -62,8 +62,7 @@ from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .postings import BM25, ScoredSegment
 from .records import Chunk, LetterMetadata, Span
 from .search_parts import RowStack, SegmentedDense
-from .segments import (SEGMENTS_DIR, EXACT_SEARCH_LIMIT, SegmentContents, make_dense_index, make_hnsw,  # noqa: F401
-                       read_postings, segments_root)
+from .segments import SEGMENTS_DIR, SegmentContents, read_postings, segments_root
 from . import postings as postings_mod
 
 log = logging.getLogger(__name__)
