@@ -3,7 +3,8 @@
 Benchmarks Letters QA at several corpus sizes (2 = the shipped letters, others synthetic) and writes
 results.json, a printed table (table.txt) and latency.png / build.png into the out dir. The TARGETS
 rows are issue 12's ratios, numerator and denominator measured in alternating rounds in one run;
-`--sizes 2 --phases targets` measures only those on the shipped letters.
+`--sizes 2 --phases targets` measures only those on the shipped letters; `--phases grow` times adding
+and removing one letter on stand-in indexes of each size (bench/grow.py).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import measure
+from . import grow, measure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="app restarts timed in Chromium for the targets (bench/app_cold.py); 0 skips them")
     ap.add_argument("--no-int8", action="store_true", help="skip the int8 model's figures (its own index)")
     ap.add_argument("--phases", default="build,noop,add_one,query,cli,cold,recall,targets",
-                    help="subset of phases; without build the cached index of a previous run is reused")
+                    help="subset of phases; without build the cached index of a previous run is reused; "
+                         "grow (not in the default) times one letter added to a stand-in index of each size")
     ap.add_argument("--faiss-scaling", action="store_true",
                     help="also time exact vs HNSW FAISS search at 60k-400k vectors (from the largest index)")
     ap.add_argument("--latency-only-sizes", default="",
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    growing = "grow" in phases
+    phases = tuple(p for p in phases if p != "grow")
     args.out.mkdir(parents=True, exist_ok=True)
     args.cache.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
@@ -53,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         out_json.write_text(json.dumps(dict(doc, results=results), indent=2))
 
     with tempfile.TemporaryDirectory(prefix="letters-qa-bench-") as work:
-        for size in sizes:
+        for size in sizes if growing else []:
+            doc.setdefault("grow", []).append(grow.run(size, args.cache, log=lambda m: print(m, file=sys.stderr,
+                                                                                            flush=True)))
+            save()
+        for size in sizes if phases else []:
             result = measure.run_size(size, Path(work), args.cache, args.queries, args.bare_sample, args.cli_runs,
                                       phases, log=lambda m: print(m, file=sys.stderr, flush=True), on_phase=save,
                                       rounds=args.rounds, int8=not args.no_int8,
@@ -75,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 vectors = np.asarray(reader.sentence_vectors)
                 doc["faiss_scaling"] = measure.faiss_scaling(vectors)
                 save()
-    table = measure.format_table(doc["results"])
+    table = measure.format_table(doc["results"]) if doc["results"] else ""
+    if doc.get("grow"):
+        table += "\n\nONE LETTER ADDED TO A STAND-IN INDEX (bench/grow.py; medians):\n" + grow.format_table(doc["grow"])
     if doc.get("latency_only"):
         table += "\n\nLATENCY ONLY (random surrogate vectors, no embedding; answers meaningless):\n"
         table += measure.format_table(doc["latency_only"])

@@ -165,21 +165,23 @@ def add_extra_letter(corpus: Path, size: int) -> Path:
 # --- worker phases (run in a fresh process) -----------------------------------------------------
 def embedded_texts(index_dir: Path) -> list[str]:
     """The texts a fresh build of this index embeds: chunk and sentence embed texts, one per hash."""
+    import numpy as np
+
     from index.cleaning import strip_markup
+    from index.records import sha256_text
     from index.store import IndexReader
 
     reader = IndexReader.open(index_dir)
-    db = reader._db()
     texts: dict[str, str] = {}
-    for h, text in db.execute("SELECT embed_hash, text FROM chunks ORDER BY row"):
-        texts.setdefault(h, strip_markup(text))
-    doc_text = {}
-    for ordinal, start, end, h in db.execute('SELECT doc_ordinal, start, "end", embed_hash FROM sentences ORDER BY row'):
-        if h in texts:
-            continue
-        if ordinal not in doc_text:
-            doc_text = {ordinal: db.execute("SELECT text FROM documents WHERE ordinal=?", (ordinal,)).fetchone()[0]}
-        texts[h] = strip_markup(doc_text[ordinal][start:end])
+    live = [int(r) for r in np.flatnonzero(reader.chunk_doc >= 0)] if (reader.chunk_doc < 0).any() else range(reader.n_chunks)
+    for chunk in reader.chunks(list(live)):
+        embed = strip_markup(chunk.text)
+        texts.setdefault(sha256_text(embed), embed)
+    for doc in reader.documents:
+        text = reader.text(doc.doc_id)
+        for sentence in reader.document_sentences(doc.ordinal):
+            embed = strip_markup(text[sentence.start:sentence.end])
+            texts.setdefault(sha256_text(embed), embed)
     reader.close()
     return list(texts.values())
 
@@ -252,7 +254,7 @@ def phase_add_one(corpus: str, index_dir: str, size: int) -> dict:
     report = build_index(settings)
     seconds = time.perf_counter() - t0
     # the texts the new letter has on its own (an upper bound for what may be embedded)
-    file = next(f for f in discover(Path(corpus), settings.max_file_bytes).files if f.path == path)
+    file = next(f for f in discover(Path(corpus), settings.max_file_bytes).files if f.path == Path(path))
     contents = _process([load_document(file)], settings, None)
     own = {c.content_hash for _, c, _, _ in contents.chunks} | {h for _, _, h in contents.sentences}
     return {"seconds": seconds, "texts_embedded": report.embedded, "letter_texts": len(own),
@@ -309,7 +311,7 @@ def phase_recall(index_dir: str, questions: list[str], k: int = 10) -> dict:
 
     reader = IndexReader.open(Path(index_dir))
     dense = reader.dense
-    approximate = not isinstance(dense, faiss.IndexFlat)
+    approximate = dense.approximate
     if not approximate:
         return {"approximate": False, "recall_at_10": 1.0, "type": type(dense).__name__}
     vectors = np.ascontiguousarray(reader.chunk_vectors, dtype=np.float32)
@@ -358,7 +360,7 @@ def faiss_scaling(vectors, sizes=(60_000, 100_000, 200_000, 400_000), n_queries:
         times = _search_times(flat, queries, k)
         _, truth = flat.search(queries, 10)
         t0 = time.perf_counter()
-        from index.store import make_hnsw
+        from index.segments import make_hnsw
         hnsw = make_hnsw(base)
         build_s = time.perf_counter() - t0
         row = {"n": n, "flat_p50_ms": statistics.median(times), "flat_p95_ms": percentile(times, 95),
@@ -410,8 +412,7 @@ def run_latency_only(size: int, work: Path, cache: Path, n_queries: int = 30, lo
         log(f"[size {size} latency-only] {name} …")
         result[name] = fn()
         log(f"[size {size} latency-only] {name}: {_short(result[name])}")
-    from index.store import current_build
-    size_bytes = dir_size(current_build(index_dir))
+    size_bytes = dir_size(index_dir)  # its segments and build folder (older builds are cleared)
     result["disk"] = {"bytes": size_bytes, "mb": size_bytes / 2 ** 20}
     return result
 
@@ -660,9 +661,8 @@ def run_size(size: int, work: Path, cache: Path, n_queries: int = 30, bare_sampl
         log(f"[size {size}] {name} done in {time.perf_counter() - t0:.1f}s: {_short(result[name])}")
         if on_phase:
             on_phase(result)
-    build = current_build(index_dir)
-    if build is not None:
-        size_bytes = dir_size(build)
+    if current_build(index_dir) is not None:
+        size_bytes = dir_size(index_dir)  # its segments and build folder (older builds are cleared)
         result["disk"] = {"bytes": size_bytes, "mb": size_bytes / 2 ** 20}
     return result
 
@@ -804,7 +804,9 @@ def worker_main(argv: list[str]) -> int:
     phase, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
     import logging
     logging.basicConfig(level=logging.WARNING)
-    result = PHASES[phase](**args)
+    from bench.grow import phase_grow  # imports this module, so it is looked up here
+
+    result = {**PHASES, "grow": phase_grow}[phase](**args)
     print(json.dumps(result))
     return 0
 

@@ -87,7 +87,7 @@ def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str
         if old and old.get("size") == f.size and old.get("mtime_ns") == f.mtime_ns:
             hashes[f.source] = old["sha256"]
         else:
-            hashes[f.source] = file_sha256(f.path)
+            hashes[f.source] = file_sha256(f.location)
     return hashes
 
 

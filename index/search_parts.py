@@ -68,10 +68,22 @@ class SegmentedDense:
                 keep = (faiss.IDSelectorBitmap(len(live), faiss.swig_ptr(bits)), bits)
             self._parts.append((index, offset, live, keep))
 
-    def search(self, query: np.ndarray, k: int, params=None):
+    @property
+    def approximate(self) -> bool:
+        """Whether any segment's index is approximate (HNSW above segments.EXACT_SEARCH_LIMIT)."""
         import faiss
 
-        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        return any(not isinstance(index, faiss.IndexFlat) for index, *_ in self._parts)
+
+    def search(self, queries: np.ndarray, k: int, params=None):
+        """(scores, rows), one row per query, as faiss.Index.search."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, queries.shape[-1])
+        found = [self._search_one(query.reshape(1, -1), k, params) for query in queries]
+        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+    def _search_one(self, query: np.ndarray, k: int, params):
+        import faiss
+
         found_scores, found_rows = [], []
         wanted = getattr(params, "sel", None) if params is not None else None
         for index, offset, live, keep in self._parts:

@@ -164,8 +164,8 @@ def _write_postings(folder: Path, p: Postings) -> None:
 
 def read_postings(folder: Path, load) -> Postings:
     """A segment's postings; load(part, fn) reads one file, naming it when it is damaged."""
-    def array(name: str):
-        return load(f"bm25/{name}", lambda path: np.load(path, allow_pickle=False))
+    def array(name: str):  # memory-mapped: a question reads only its terms' postings
+        return load(f"bm25/{name}", lambda path: np.load(path, mmap_mode="r", allow_pickle=False))
 
     vocab = load("bm25/vocab.json", lambda path: json.loads(path.read_text(encoding="utf-8")))
     indptr, rows, tf, doc_len = array("indptr.npy"), array("rows.npy"), array("tf.npy"), array("doc_len.npy")

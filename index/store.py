@@ -62,8 +62,7 @@ from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .postings import BM25, ScoredSegment
 from .records import Chunk, LetterMetadata, Span
 from .search_parts import RowStack, SegmentedDense
-from .segments import (SEGMENTS_DIR, EXACT_SEARCH_LIMIT, SegmentContents, make_dense_index, make_hnsw,  # noqa: F401
-                       read_postings, segments_root)
+from .segments import SEGMENTS_DIR, SegmentContents, read_postings, segments_root
 from . import postings as postings_mod
 
 log = logging.getLogger(__name__)
@@ -174,7 +173,8 @@ def write_build(index_dir: Path, manifest: dict) -> Path:
     try:
         create_lease_file(staging)
         manifest = dict(manifest, format_version=FORMAT_VERSION)
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        # not indented: json's C encoder only runs without indent (at 10,000 letters: 0.1 s instead of 1.6 s)
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
         _hook("written", staging)
         staging.rename(final)
         _set_current(index_dir, final.name)
@@ -274,12 +274,29 @@ def read_manifest(index_dir: Path) -> dict | None:
     return _manifest_of(build)
 
 
+_MANIFESTS: dict[str, tuple[tuple[int, int], dict]] = {}  # build path -> ((mtime_ns, size), manifest)
+
+
 def _manifest_of(build: Path) -> dict | None:
+    """A build's manifest, parsed once per process while its file is unchanged (a build never changes
+    it; at 10,000 letters a parse costs ~0.1 s and a build and its clean-up both need it). Callers
+    must not change the dict."""
+    path = Path(build) / "manifest.json"
     try:
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        stat = path.stat()
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = _MANIFESTS.get(str(path))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        return None
+    if len(_MANIFESTS) >= 8:
+        _MANIFESTS.clear()
+    _MANIFESTS[str(path)] = (key, manifest)
+    return manifest
 
 
 def build_hint(index_dir: Path) -> str:

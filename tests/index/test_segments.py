@@ -258,6 +258,24 @@ def test_optimize_merges_every_segment_into_one_with_the_same_hits(grown, embedd
     assert optimize_index(settings).noop
 
 
+def test_a_damaged_segment_is_rewritten_alone_from_its_intact_vectors(grown, tmp_path):
+    from index.store import verify
+
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    shutil.copytree(grown.corpus_dir, settings.corpus_dir)
+    shutil.copytree(grown.index_dir, settings.index_dir)
+    before = segment_names(settings)
+    damaged = read_manifest(settings.index_dir)["files"]["eastfield.txt"]["segment"]
+    (settings.index_dir / "segments" / damaged / "dense.faiss").write_bytes(b"\0" * 64)
+    report = build_index(settings)
+    assert report.repaired == [f"segments/{damaged}/dense.faiss"]
+    assert report.embedded == 0 and report.reused_vectors > 0  # its vectors were intact
+    after = segment_names(settings)
+    assert after[:-1] == [name for name in before if name != damaged] and after[-1] not in before
+    assert read_manifest(settings.index_dir)["files"]["eastfield.txt"]["segment"] == after[-1]
+    assert verify(settings.index_dir)[2] == []
+
+
 # --- pure parts ---------------------------------------------------------------------------------
 def test_plan_merge_takes_the_smallest_and_leaves_a_big_segment_alone():
     assert plan_merge([100, 1, 1], max_segments=3) == []
