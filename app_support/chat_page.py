@@ -457,16 +457,8 @@ def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceB
 
 
 def answer_words(answer, bands: ConfidenceBands) -> str:
-    """Confidence in words. An answer read off a letter's date, signature or addressee line carries a
-    fixed confidence, not a calibrated one: it is "found" only when the field is the kind of thing
-    asked for (a date for a "when" question, a name otherwise)."""
-    from retrieval.extraction import question_type
-
-    words = confidence_words(answer.abstained, answer.confidence, bands)
-    field = answer.answer_type.removeprefix("letter:") if answer.answer_type.startswith("letter:") else None
-    if words == FOUND and field is not None and (field == "date") != (question_type(answer.question) == "date"):
-        return confidence_words(False, bands.answer, bands)  # the middle band
-    return words
+    """Confidence in words: every answer, letter fields included, carries the one calibrated confidence."""
+    return confidence_words(answer.abstained, answer.confidence, bands)
 
 
 def _remember(interpreted: str, letter: str | None, msg: dict) -> dict:
