@@ -465,21 +465,15 @@ def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceB
         log.exception("could not store the answer for feedback")
     msg = {"role": "assistant", "kind": "answer", "answer": answer, "answer_id": answer_id, "interpreted": shown,
            "labels": labels, "after": after, "letter_note": letter_note, "bound_letter": bound,
-           "words": answer_words(answer, bands, assistant.question_kind(answer.question)),
+           "words": answer_words(answer, bands),
            "show_closest": bool(answer.passages) and (answer.signals or {}).get("passage_overlap", 0) > 0,
            "filtered": f"Searched {admitted} of {len(docs)} letters (filters on)" if filters and not bound else None}
     return _remember(interpreted, top or bound, msg)
 
 
-def answer_words(answer, bands: ConfidenceBands, asks_for: str) -> str:
-    """Confidence in words. An answer read off a letter's date, signature or addressee line carries a
-    fixed confidence, not a calibrated one: it is "found" only when the field is the kind of thing
-    asked for (`asks_for`, Assistant.question_kind: a date for a "when" question, a name otherwise)."""
-    words = confidence_words(answer.abstained, answer.confidence, bands)
-    field = answer.answer_type.removeprefix("letter:") if answer.answer_type.startswith("letter:") else None
-    if words == FOUND and field is not None and (field == "date") != (asks_for == "date"):
-        return confidence_words(False, bands.answer, bands)  # the middle band
-    return words
+def answer_words(answer, bands: ConfidenceBands) -> str:
+    """Confidence in words: every answer, letter fields included, carries the one calibrated confidence."""
+    return confidence_words(answer.abstained, answer.confidence, bands)
 
 
 def _remember(interpreted: str, letter: str | None, msg: dict) -> dict:

@@ -1,6 +1,6 @@
 """Confidence in words a reader can act on, with bands taken from the calibrated confidence.
 
-`retrieval/calibration.json` holds a logistic model fitted on the dev questions: an answer's
+`retrieval/answer_model.json` holds a logistic confidence fitted on the train questions: an answer's
 confidence estimates the chance that it is right, and its `threshold` (loaded into
 `Settings.abstain_threshold`) is where answering starts to beat abstaining. Below it the assistant
 abstains ("Not in the letters"). The "Found in the letter" band starts where the estimated chance

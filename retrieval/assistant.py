@@ -26,9 +26,14 @@ from index.lexical import STOP_WORDS, TOKENIZER_VERSION, tokens, words
 from index.settings import Settings
 from index.store import DocumentRecord, IndexReader, IndexUnavailable
 
-from .extraction import (ConfidenceFeatures, SentenceEvidence, acronym_definitions, clip_words, confidence,
-                         expand_acronyms, letter_field, locate_field, overlap, question_type, score_sentences,
-                         tighten)
+from index.entities import Entity
+from index.structure import LetterStructure, read_structure
+
+from .acronyms import acronym_definitions, expand_acronyms
+from .answer_model import AnswerModel
+from .candidates import FIELD_KINDS, Candidate, Sentence, relative, sentence_candidates
+from .confidence import signals as confidence_signals
+from .features import QuestionView, features, focus_tokens, other_subject, overlap
 from .names import NameIndex
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
@@ -37,6 +42,8 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_PASSAGES = 6
+FIELD_LETTERS = 2  # letters whose own parts (sender, date, ...) are candidates when the question names none
+_ACRONYM = re.compile(r"\b[A-Z][A-Za-z&]*[A-Z][A-Za-z]*\b")
 
 
 class QuestionError(ValueError):
@@ -61,50 +68,60 @@ def check_question(question: object) -> str:
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    evidence: SentenceEvidence
-    name_weight: float
+class Considered:
+    """Everything the answer model looks at for one question (also what `eval fit` caches and trains on)."""
+
+    view: QuestionView
+    hits: list[Hit]
+    passages: tuple[Passage, ...]
+    candidates: list[Candidate]
+    rows: np.ndarray  # features.FEATURES per candidate
+    passage_overlap: float
+    unknown: float
 
 
 class Assistant:
     def __init__(self, reader: IndexReader, settings: Settings, embedder: Embedder | None = None,
-                 weights: dict | None = None):
+                 model: AnswerModel | None = None):
         self.reader = reader
         self.settings = settings
         self.embedder = embedder or Embedder.for_settings(settings)
         self.searcher = HybridSearcher(reader, settings)
         self.names = NameIndex(reader.documents)
-        self._sender_tokens = [set(tokens(d.metadata.sender or "")) for d in reader.documents]
-        self._role_tokens = [set(tokens(d.metadata.role or "")) for d in reader.documents]
+        self.model = model
         self._definitions: dict[int, dict[str, tuple[int, int]]] = {}  # acronyms each letter defines
-        self.weights = weights
+        self._entities: dict[int, tuple[list[Entity], list[int]]] = {}  # sorted by start, and the starts
+        self._letter_sentences: dict[int, list] = {}
+        self._structures: dict[int, LetterStructure] = {}
+        self._document_frequency: tuple[dict[str, int], int] | None = None
         self._encode_lock = threading.Lock()
         self._reopen_lock = threading.Lock()
         self._latest: Assistant | None = None  # the assistant over a newer build, once the index changed
         self._follows = True  # False for a view held on one build (pinned())
 
     @classmethod
-    def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None) -> "Assistant":
-        """Open the index (checking it was built with the configured model) and load the model."""
+    def load(cls, index_dir: Path | str | None = None, settings: Settings | None = None,
+             fitting: bool = False) -> "Assistant":
+        """Open the index (checking it was built with the configured model) and load the models (the
+        answer model from retrieval/answer_model.json; `fitting`: none, only candidates are considered)."""
         settings = settings or Settings.from_env()
         if index_dir is not None:
             settings = settings.replace(index_dir=index_dir)
-        from .calibration import load_weights
-
+        model = None if fitting else AnswerModel.load()
         reader = IndexReader.open(settings.index_dir, settings.model)
         try:
-            return cls._over(reader, settings, None, load_weights())
+            return cls._over(reader, settings, None, model)
         except BaseException:
             reader.close()
             raise
 
     @classmethod
     def _over(cls, reader: IndexReader, settings: Settings, embedder: Embedder | None,
-              weights: dict | None) -> "Assistant":
+              model: AnswerModel | None) -> "Assistant":
         if reader.manifest.get("tokenizer_version") != TOKENIZER_VERSION:
             raise IndexUnavailable(f"index at {settings.index_dir} was built by an older version of Letters QA; "
                                    f"update it with: python -m index build --index-dir {settings.index_dir}")
-        assistant = cls(reader, settings, embedder, weights)
+        assistant = cls(reader, settings, embedder, model)
         dim = assistant.embedder.dimension
         if dim != reader.manifest.get("dimension"):
             raise IndexUnavailable(f"index has dimension {reader.manifest.get('dimension')} but the model gives {dim}; "
@@ -129,7 +146,7 @@ class Assistant:
                 log.warning("still answering from %s: %s", latest.reader.build.name, exc)
                 return latest
             try:
-                fresh = Assistant._over(reader, self.settings, self.embedder, self.weights)
+                fresh = Assistant._over(reader, self.settings, self.embedder, self.model)
             except IndexUnavailable as exc:
                 reader.close()
                 log.warning("still answering from %s: %s", latest.reader.build.name, exc)
@@ -195,11 +212,6 @@ class Assistant:
         """In how many letters each word occurs (computed once per build, on first use)."""
         return self._vocabulary
 
-    @staticmethod
-    def question_kind(question: str) -> str:
-        """The kind of answer a question asks for: "date", "amount", "name", … ("description" for none)."""
-        return question_type(question)
-
     def embed(self, question: str) -> np.ndarray:
         with self._encode_lock:
             return self.embedder.encode_query(question)
@@ -241,116 +253,205 @@ class Assistant:
         raise QuestionError("the question does not look like English words the letters use; "
                             "please ask in English, e.g. 'What did West Yorkshire say about training?'")
 
-    def _answer(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, use_names: bool) -> Answer:
+    @property
+    def weights(self) -> dict | None:
+        """The confidence as a logistic over the raw signals ({"bias": b, signal: w, ...}), for reports
+        and for refitting it under other settings (eval/calibrate.py)."""
+        if self.model is None:
+            return None
+        c = self.model.confidence_model
+        from .confidence import CONFIDENCE_FEATURES
+
+        raw = c.weights / c.scale
+        return {"bias": float(c.bias - raw @ c.mean), **{n: float(w) for n, w in zip(CONFIDENCE_FEATURES, raw)}}
+
+    def consider(self, question: str, filters: Filters | None = None, k: int | None = None) -> Considered:
+        """The candidates for a question and their features, before any model scores them."""
+        text = check_question(question)
+        with self._pinned() as live:
+            return live._consider(text, live.embed(text), filters, k or live.settings.k, True)
+
+    def _consider(self, question: str, vector: np.ndarray, filters: Filters | None, k: int,
+                  use_names: bool) -> Considered:
         settings = self.settings
-        kind = question_type(question)
-        boosts: dict[int, float] = {}
+        named: dict[int, float] = {}
+        naming: list[str] = []
         if use_names and settings.use_name_matching:
             allowed = None if filters is None or not filters.active else \
                 {d.ordinal for d in self.documents if filters.admits(d)}
-            named = self.names.matches(question, allowed)
-            boosts = NameIndex.weights_of(named)
-            naming = [phrase for phrase, _, _ in named]
-        else:
-            naming = []
+            matches = self.names.matches(question, allowed)
+            named = NameIndex.weights_of(matches)
+            naming = [phrase for phrase, _, _ in matches]
         hits = self.searcher.search(question, vector, max(k, CANDIDATE_PASSAGES), filters,
-                                    {o: settings.name_boost * w for o, w in boosts.items()},
-                                    arms=settings.arms)
+                                    {o: settings.name_boost * w for o, w in named.items()}, arms=settings.arms)
         passages = self._passages(hits[:k])
-        if not hits:
-            return Answer(question, None, True, 0.0, (), passages, kind,
-                          reason="no passage in the letters shares words or meaning with the question")
-
-        field = self._letter_field(question, naming) if settings.use_answer_types else None
-        if field:
-            doc = self.documents[max(boosts, key=boosts.get)] if boosts else \
-                self.documents[int(self.reader.chunk_doc[hits[0].row])]
-            found = self._letter_field_answer(question, field, doc, passages)
-            if found is not None:
-                return found
-
-        spelled_out = self._acronym_answer(question, hits, passages)
-        if spelled_out is not None:
-            return spelled_out
-
-        ignore = tokens(" ".join(naming))
-        candidates = self._candidates(hits[:CANDIDATE_PASSAGES], vector, boosts)
-        scored = score_sentences(question, kind, [c.evidence for c in candidates], settings.use_answer_types, ignore)
-        if not scored:
-            return Answer(question, None, True, 0.0, (), passages, kind, reason="no sentence to quote")
-        weight_of = {c.evidence.key: c.name_weight for c in candidates}
-        scored.sort(key=lambda s: -(s.score + 0.2 * weight_of[s.evidence.key]))
-        best = scored[0]
-        q_tokens = [t for t in tokens(question) if t not in set(ignore)] or tokens(question)
-        typed_question = settings.use_answer_types and kind not in ("description", "reason")
+        ignore = set(tokens(" ".join(naming)))
+        q_tokens = tuple(t for t in tokens(question) if t not in ignore) or tuple(tokens(question))
+        top_letter = int(self.reader.chunk_doc[hits[0].row]) if hits else -1
+        view = QuestionView(question, q_tokens, {t: self._idf(t) for t in set(q_tokens)}, named, top_letter,
+                            other_subject(question, ignore), focus_tokens(question))
+        sentences = self._sentences(hits[:CANDIDATE_PASSAGES], vector)
+        candidates = [c for s in sentences for c in sentence_candidates(s)]
+        candidates += self._acronym_candidates(question, sentences, vector)
+        if hits and settings.use_answer_types:
+            field_letters = list(named) or list(dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits))
+            if filters is not None and filters.active:
+                field_letters = [o for o in field_letters if filters.admits(self.documents[o])]
+            for ordinal in field_letters[:FIELD_LETTERS]:
+                candidates += self._field_candidates(ordinal, vector)
+        structures = {o: self._structure(o) for o in {c.sentence.doc_ordinal for c in candidates}}
         vocab = self.reader.bm25.vocab_dict
-        features = ConfidenceFeatures(
-            similarity=best.evidence.similarity,
-            sentence_overlap=best.lexical,
-            passage_overlap=overlap(q_tokens, passages[0].text) if passages else 0.0,
-            typed=best.typed,
-            type_missing=typed_question and not best.typed,
-            unknown=sum(1 for t in set(q_tokens) if t not in vocab) / max(1, len(set(q_tokens))),
-        )
-        score = confidence(features, self.weights)
-        citations = [self._citation(best.evidence, question, kind, best.score)]
-        seen_docs = {best.evidence.doc_ordinal}
-        for other in scored[1:]:
-            if len(citations) >= 3:
-                break
-            if other.evidence.doc_ordinal not in seen_docs and other.evidence.similarity >= 0.45 \
-                    and other.score >= best.score - 0.2:
-                citations.append(self._citation(other.evidence, question, kind, other.score))
-                seen_docs.add(other.evidence.doc_ordinal)
-        if score < settings.abstain_threshold:
-            return Answer(question, None, True, score, (), passages, kind,
-                          reason="the letters do not clearly answer this; the closest passages are shown",
-                          signals=features.as_dict())
-        top = citations[0]
-        answer_text = self.reader.text(top.doc_id)[top.answer_start:top.answer_end]
-        return Answer(question, answer_text, False, score, tuple(citations), passages, kind,
-                      signals=features.as_dict())
+        return Considered(view, hits, passages, candidates, features(view, candidates, structures),
+                          overlap(q_tokens, passages[0].text) if passages else 0.0,
+                          _unknown_share(question, vocab))
 
-    def _candidates(self, hits: list[Hit], vector: np.ndarray, boosts: dict[int, float]) -> list[_Candidate]:
+    def _answer(self, question: str, vector: np.ndarray, filters: Filters | None, k: int, use_names: bool) -> Answer:
+        considered = self._consider(question, vector, filters, k, use_names)
+        passages = considered.passages
+        if not considered.candidates:
+            reason = "no passage in the letters shares words or meaning with the question" if not considered.hits \
+                else "no sentence to quote"
+            return Answer(question, None, True, 0.0, (), passages, "other", reason=reason)
+        if considered.unknown >= 1.0:  # a logical guard, not a fitted one: nothing the question asks about is in them
+            return Answer(question, None, True, 0.0, (), passages, "other",
+                          reason="none of the question's words occur in the letters")
+        probabilities = self.model.question_model.probabilities(question)
+        scores = self.model.score(considered.rows, probabilities, self.model.kind_probabilities(question))
+        order = np.argsort(-scores, kind="stable")
+        best = considered.candidates[int(order[0])]
+        found = confidence_signals(considered.candidates, considered.rows, scores, float(probabilities.max()),
+                                   considered.passage_overlap, considered.unknown)
+        score = self.model.confidence(found)
+        citations = [self._citation(best, float(scores[order[0]]))]
+        seen_docs = {best.sentence.doc_ordinal}
+        for i in order[1:]:
+            other = considered.candidates[int(i)]
+            if len(citations) >= 3 or scores[i] < scores[order[0]] - 1.0:
+                break
+            if other.sentence.doc_ordinal not in seen_docs:
+                citations.append(self._citation(other, float(scores[i])))
+                seen_docs.add(other.sentence.doc_ordinal)
+        if score < self.settings.abstain_threshold:
+            return Answer(question, None, True, score, (), passages, best.kind,
+                          reason="the letters do not clearly answer this; the closest passages are shown",
+                          signals=found)
+        return Answer(question, best.text, False, score, tuple(citations), passages, best.kind, signals=found)
+
+    def _idf(self, token: str) -> float:
+        """log(N / df) of a token over the index's passages (an unseen token counts as once-seen)."""
+        if self._document_frequency is None:
+            bm25 = self.reader.bm25
+            counts = np.diff(np.asarray(bm25.scores["indptr"]))
+            self._document_frequency = ({t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < len(counts)},
+                                        max(1, int(bm25.scores["num_docs"])))
+        df, n = self._document_frequency
+        return float(np.log((n + 1) / (df.get(token, 0) + 1)))
+
+    def _doc_entities(self, ordinal: int) -> tuple[list[Entity], list[int]]:
+        """A letter's entities sorted by start, and their starts (read once per letter)."""
+        found = self._entities.get(ordinal)
+        if found is None:  # a race computes the same value twice, harmlessly
+            entities = sorted(self.reader.entities(ordinal), key=lambda e: (e.start, e.end))
+            found = (entities, [e.start for e in entities])
+            self._entities[ordinal] = found
+        return found
+
+    def _sentence_rows(self, ordinal: int) -> list:
+        found = self._letter_sentences.get(ordinal)
+        if found is None:
+            found = self.reader.document_sentences(ordinal)
+            self._letter_sentences[ordinal] = found
+        return found
+
+    def _structure(self, ordinal: int) -> LetterStructure:
+        found = self._structures.get(ordinal)
+        if found is None:
+            found = read_structure(self.reader.text(self.documents[ordinal].doc_id), self._doc_entities(ordinal)[0])
+            self._structures[ordinal] = found
+        return found
+
+    def _sentences(self, hits: list[Hit], vector: np.ndarray) -> list[Sentence]:
         chunks = self.reader.chunks([h.row for h in hits])
         texts: dict[int, str] = {}
         definitions: dict[int, dict[str, str]] = {}
-        out: dict[int, _Candidate] = {}
+        out: dict[int, Sentence] = {}
         sentence_vectors = self.reader.sentence_vectors
-        for rank, chunk in enumerate(chunks, start=1):
-            doc = self.documents[chunk.doc_ordinal]
-            text = texts.setdefault(chunk.doc_ordinal, self.reader.text(doc.doc_id))
-            if chunk.doc_ordinal not in definitions:
-                definitions[chunk.doc_ordinal] = {k: text[a:b] for k, (a, b) in
-                                                  self._acronyms(chunk.doc_ordinal, text).items()}
-            rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last)
-            previous = {r.row + 1: text[r.start:r.end] for r in rows if r.doc_ordinal == chunk.doc_ordinal}
-            rows = [r for r in rows if r.row >= chunk.sentence_first]
+        for rank, (chunk, hit) in enumerate(zip(chunks, hits), start=1):
+            ordinal = chunk.doc_ordinal
+            text = texts.setdefault(ordinal, self.reader.text(self.documents[ordinal].doc_id))
+            if ordinal not in definitions:
+                definitions[ordinal] = {k: text[a:b] for k, (a, b) in self._acronyms(ordinal, text).items()}
+            rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last + 1)
+            around = {r.row: text[r.start:r.end] for r in rows if r.doc_ordinal == ordinal}
+            rows = [r for r in rows if chunk.sentence_first <= r.row <= chunk.sentence_last]
             similarities = np.asarray(sentence_vectors[[r.row for r in rows]]) @ vector if rows else []
+            entities, starts = self._doc_entities(ordinal)
             for row, similarity in zip(rows, similarities):
                 # a sentence split across chunks is still one sentence; keep the best rank it has
                 if row.row in out or row.start < chunk.char_start - 1 and row.end <= chunk.char_start:
                     continue
-                out[row.row] = _Candidate(SentenceEvidence(row.row, row.doc_ordinal, row.start, row.end,
-                                                           text[row.start:row.end], float(similarity), rank,
-                                                           row.boilerplate, previous.get(row.row, ""),
-                                                           expand_acronyms(text[row.start:row.end],
-                                                                           definitions[chunk.doc_ordinal])),
-                                          boosts.get(row.doc_ordinal, 0.0))
+                sentence_text = text[row.start:row.end]
+                out[row.row] = Sentence(row.row, ordinal, row.start, row.end, sentence_text, float(similarity), rank,
+                                        float(hit.score), row.boilerplate, around.get(row.row - 1, ""),
+                                        around.get(row.row + 1, ""),
+                                        expand_acronyms(sentence_text, definitions[ordinal]),
+                                        relative(entities, row.start, row.end, starts), len(text))
         return list(out.values())
+
+    def _holder(self, ordinal: int, start: int, end: int, vector: np.ndarray) -> Sentence:
+        """The stored sentence that holds [start, end) of a letter, or else the line that does."""
+        text = self.reader.text(self.documents[ordinal].doc_id)
+        row = next((s for s in self._sentence_rows(ordinal) if s.start <= start and end <= s.end), None)
+        if row is not None:
+            similarity = float(np.asarray(self.reader.sentence_vectors[row.row]) @ vector)
+            a, b, key, boiler = row.start, row.end, row.row, row.boilerplate
+        else:
+            a = text.rfind("\n", 0, start) + 1
+            b = text.find("\n", end)
+            b = len(text) if b < 0 else b
+            similarity, key, boiler = 0.0, -1 - start - ordinal * 10_000_000, False
+        entities, starts = self._doc_entities(ordinal)
+        return Sentence(key, ordinal, a, b, text[a:b], similarity, CANDIDATE_PASSAGES + 1, 0.0, boiler,
+                        entities=relative(entities, a, b, starts), letter_chars=len(text))
+
+    def _field_candidates(self, ordinal: int, vector: np.ndarray) -> list[Candidate]:
+        """The letter's own parts (sender, role, recipient, date, reference, subject) as candidates."""
+        structure = self._structure(ordinal)
+        out = []
+        for name in FIELD_KINDS:
+            part = getattr(structure, name)
+            if part is None or part.end <= part.start:
+                continue
+            holder = self._holder(ordinal, part.start, part.end, vector)
+            out.append(Candidate(holder, part.start - holder.start, part.end - holder.start, f"field:{name}"))
+        return out
+
+    def _acronym_candidates(self, question: str, sentences: list[Sentence], vector: np.ndarray) -> list[Candidate]:
+        """The long forms, where a retrieved letter defines them, of the acronyms the question uses."""
+        asked = [w for w in _ACRONYM.findall(question) if sum(c.isupper() for c in w) >= 2]
+        if not asked:
+            return []
+        out = []
+        for ordinal in dict.fromkeys(s.doc_ordinal for s in sentences):
+            definitions = self._acronyms(ordinal, self.reader.text(self.documents[ordinal].doc_id))
+            for acronym in asked:
+                if acronym in definitions:
+                    start, end = definitions[acronym]
+                    holder = self._holder(ordinal, start, end, vector)
+                    out.append(Candidate(holder, start - holder.start, end - holder.start, "acronym"))
+        return out
 
     def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
         chunks = self.reader.chunks([h.row for h in hits])  # one query for all of them
         return tuple(Passage(self.documents[c.doc_ordinal].doc_id, self.documents[c.doc_ordinal].source, c.chunk_id,
                              c.char_start, c.char_end, c.text, h.score, h.row) for c, h in zip(chunks, hits))
 
-    def _citation(self, evidence: SentenceEvidence, question: str, kind: str, score: float) -> Citation:
-        doc = self.documents[evidence.doc_ordinal]
-        start, end = tighten(evidence.text, kind, question, self.settings.use_answer_types)
-        start, end = clip_words(evidence.text, start, end)
-        return Citation(doc.doc_id, doc.source, doc.metadata.title, evidence.start, evidence.end, evidence.text,
-                        score, evidence.start + start, evidence.start + end, doc.metadata.sender,
-                        doc.metadata.date, doc.page_at(evidence.start))
+    def _citation(self, candidate: Candidate, score: float) -> Citation:
+        s = candidate.sentence
+        doc = self.documents[s.doc_ordinal]
+        return Citation(doc.doc_id, doc.source, doc.metadata.title, s.start, s.end, s.text, score,
+                        candidate.doc_start, candidate.doc_end, doc.metadata.sender, doc.metadata.date,
+                        doc.page_at(s.start))
 
     def _acronyms(self, ordinal: int, text: str) -> dict[str, tuple[int, int]]:
         """The acronyms a letter defines, with the offsets of their long forms (found once per letter)."""
@@ -360,58 +461,11 @@ class Assistant:
             self._definitions[ordinal] = found
         return found
 
-    def _acronym_answer(self, question: str, hits: list[Hit], passages: tuple[Passage, ...]) -> Answer | None:
-        """ "What does CTPNE stand for?": the long form where a letter defines the acronym."""
-        if not re.search(r"\b(stands?|short) for\b|\babbreviat|\bacronym\b|\bfull name\b|\bspelt out\b|\bspelled out\b",
-                         question, re.I):
-            return None
-        asked = [w for w in re.findall(r"\b[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b", question) if sum(c.isupper() for c in w) >= 2]
-        for ordinal in dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits):
-            doc = self.documents[ordinal]
-            text = self.reader.text(doc.doc_id)
-            definitions = self._acronyms(ordinal, text)
-            for acronym in asked:
-                if acronym in definitions:
-                    return self._span_answer(question, doc, text, definitions[acronym], passages, "acronym")
-        return None
 
-    def _span_answer(self, question: str, doc: DocumentRecord, text: str, span: tuple[int, int],
-                     passages: tuple[Passage, ...], kind: str) -> Answer:
-        """An answer read directly off a letter: the span, quoted with the sentence that holds it."""
-        start, end = span
-        holder = next((s for s in self.reader.document_sentences(doc.ordinal) if s.start <= start and end <= s.end),
-                      None)
-        quote_start, quote_end = (holder.start, holder.end) if holder else (start, end)
-        citation = Citation(doc.doc_id, doc.source, doc.metadata.title, quote_start, quote_end,
-                            text[quote_start:quote_end], 1.0, start, end, doc.metadata.sender, doc.metadata.date,
-                            doc.page_at(start))
-        return Answer(question, text[start:end], False, 0.9, (citation,), passages, kind)
-
-    def _letter_field(self, question: str, naming: list[str]) -> str | None:
-        """A letter-level field the question asks for: explicit ("who signed…"), a named sender's
-        role ("what is Beverley Hughes' job title?"), or the holder of a named role ("who is the
-        Police and Crime Commissioner for West Yorkshire?")."""
-        field = letter_field(question)
-        if field or not naming:
-            return field
-        named = tokens(" ".join(naming))
-        if re.search(r"\b(job|title|role|position|post)\b", question, re.I) and any(
-                set(named) <= sender for sender in self._sender_tokens):
-            return "role"
-        holder = re.match(r"^\s*who(?:'s|’s| is| was)\s+(?:the\s+)?(.+?)\s*\??\s*$", question, re.I)
-        if holder:
-            asked = set(tokens(holder.group(1)))
-            if asked and any(asked <= role for role in self._role_tokens):
-                return "sender"
-        return None
-
-    def _letter_field_answer(self, question: str, field: str, doc: DocumentRecord,
-                             passages: tuple[Passage, ...]) -> Answer | None:
-        """Answer "who wrote / to whom / when was it sent / what reference" from the letter's own
-        signature, salutation, date line or reference line, located in its text."""
-        text = self.reader.text(doc.doc_id)
-        span = locate_field(text, field, doc.metadata)
-        return None if span is None else self._span_answer(question, doc, text, span, passages, f"letter:{field}")
+def _unknown_share(question: str, vocab) -> float:
+    """Share of the question's content words (letter names included) that occur nowhere in the letters."""
+    asked = set(tokens(question))
+    return sum(1 for t in asked if t not in vocab) / max(1, len(asked))
 
 
 def _with_letter(answer: Answer, source: str) -> Answer:

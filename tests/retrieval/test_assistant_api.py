@@ -22,7 +22,3 @@ def test_vocabulary_counts_the_letters_using_each_word(assistant):
     assert vocabulary.letters_using("Zanzibar") == 0
     assert assistant.vocabulary() is vocabulary  # computed once per build
 
-
-def test_question_kind_says_what_a_question_asks_for(assistant):
-    assert assistant.question_kind("When was the letter sent?") == "date"
-    assert assistant.question_kind("What grants does the Safer Communities Fund offer?") != "date"

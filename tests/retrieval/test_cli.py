@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from dataclasses import dataclass
 
 from retrieval.__main__ import main
@@ -47,10 +48,10 @@ def test_single_question_json_and_text(shipped_settings):
     result = run("ask", "Who chairs the Greater Manchester Hate Crime Working Group?", "--index-dir",
                  str(shipped_settings.index_dir), "--json", "--k", "3")
     answer = json.loads(result.stdout)
-    assert answer["answer"] == "Greater Manchester Police" and len(answer["passages"]) == 3
+    assert "Greater Manchester Police" in answer["answer"] and len(answer["passages"]) == 3
     text = run("ask", "Who chairs the Greater Manchester Hate Crime Working Group?", "--index-dir",
                str(shipped_settings.index_dir))
-    assert "[[Greater Manchester Police]]" in text.stdout
+    assert re.search(r"\[\[[^\]]*Greater Manchester Police\]\]", text.stdout), text.stdout  # the answer, marked
 
 
 def test_bad_question_and_missing_index_exit_2_without_a_traceback(shipped_settings, tmp_path):
