@@ -340,10 +340,8 @@ class Assistant:
     def _idf(self, token: str) -> float:
         """log(N / df) of a token over the index's passages (an unseen token counts as once-seen)."""
         if self._document_frequency is None:
-            bm25 = self.reader.bm25
-            counts = np.diff(np.asarray(bm25.scores["indptr"]))
-            self._document_frequency = ({t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < len(counts)},
-                                        max(1, int(bm25.scores["num_docs"])))
+            bm25 = self.reader.bm25  # corpus-wide over the live chunks of every segment
+            self._document_frequency = (bm25.df, max(1, bm25.n_live))
         df, n = self._document_frequency
         return float(np.log((n + 1) / (df.get(token, 0) + 1)))
 
