@@ -96,8 +96,9 @@ def cmd_optimize(args) -> int:
     if report.noop:
         print(f"index already optimal: {report.documents} documents in {report.segments} segment")
     else:
-        print(f"merged {report.segments_before} segments into {report.segments}: {report.documents} documents, "
-              f"{report.chunks} chunks in {report.seconds:.1f}s")
+        before = report.segments_before
+        print(f"merged {before} segment{'s' if before != 1 else ''} into one (removed letters' rows dropped): "
+              f"{report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
     return 0
 
 
