@@ -478,7 +478,7 @@ def phase_answers_same(index_dir: str, questions: list[str]) -> dict:
 
     onnx = Assistant.load(Path(index_dir))
     torch = Assistant(onnx.reader, onnx.settings, embedder=Embedder(onnx.settings.model, backend="torch"),
-                      weights=onnx.weights)
+                      model=onnx.model)
     same, diff = 0, 0.0
     for q in questions:
         same += _answer_key(onnx.ask(q)) == _answer_key(torch.ask(q))

@@ -246,10 +246,8 @@ def top1(scores: np.ndarray, cache: Cache, questions: Sequence[int], answerable:
 # --- 4. the confidence ---------------------------------------------------------------------------------
 def signal_rows(scores: np.ndarray, cache: Cache, questions: Sequence[int], probabilities: np.ndarray):
     """(confidence rows, correct, question indices) for the questions with candidates."""
-    from retrieval.confidence import CONFIDENCE_FEATURES
-    from retrieval.features import FEATURES
+    from retrieval.confidence import CONFIDENCE_FEATURES, signals_of
 
-    column = {n: FEATURES.index(n) for n in ("sentence_similarity", "lexical_idf", "context_idf", "letter_named")}
     X, y, which = [], [], []
     for q in questions:
         m = cache.members(q)
@@ -259,13 +257,9 @@ def signal_rows(scores: np.ndarray, cache: Cache, questions: Sequence[int], prob
         order = np.argsort(-s, kind="stable")
         top = int(order[0])
         same = cache.same[m]
-        rival = next((float(s[i]) for i in order[1:] if same[i] != same[top]), float(s[top]) - 5.0)
-        row = cache.rows[m[top]]
-        found = {"top_score": float(s[top]), "margin": float(s[top]) - rival,
-                 "sentence_similarity": row[column["sentence_similarity"]], "lexical_idf": row[column["lexical_idf"]],
-                 "context_idf": row[column["context_idf"]], "passage_overlap": cache.passage_overlap[q],
-                 "unknown": cache.unknown[q], "category_probability": float(probabilities[q].max()),
-                 "letter_named": row[column["letter_named"]], "is_field": float(cache.field[m[top]])}
+        rival = next((float(s[i]) for i in order[1:] if same[i] != same[top]), None)
+        found = signals_of(cache.rows[m[top]], float(s[top]), rival, bool(cache.field[m[top]]),
+                           float(probabilities[q].max()), cache.passage_overlap[q], cache.unknown[q])
         X.append([found[n] for n in CONFIDENCE_FEATURES])
         y.append(bool(cache.label[m[top]]))
         which.append(q)
@@ -403,7 +397,11 @@ def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str,
         score = top1(ranker.predict(X), cache, dev, answerable)
         results.append((score, params))
         _stderr(f"fit: ranker {params}: dev top-1 tight correct {score:.3f}")
-    best_score, params = max(results, key=lambda r: (r[0], -r[1]["num_leaves"], -r[1]["n_estimators"]))
+    # the smallest (fastest to evaluate per question) ensemble within one dev question of the best
+    top = max(score for score, _ in results)
+    one_question = 1.0 / max(1, sum(1 for i in dev if answerable[i]))
+    best_score, params = min(((score, p) for score, p in results if score >= top - one_question - 1e-9),
+                             key=lambda r: (r[1]["num_leaves"] * r[1]["n_estimators"], -r[0]))
     ranker = fit_ranker(X, cache, train, params)
     dev_scores = ranker.predict(X)
     trees = TreeEnsemble.from_lightgbm(ranker.booster_.dump_model())

@@ -54,12 +54,18 @@ def signals(candidates: Sequence[Candidate], rows: np.ndarray, scores: np.ndarra
     order = np.argsort(-scores, kind="stable")
     top = int(order[0])
     best = candidates[top]
-    rival = next((float(scores[i]) for i in order[1:] if not same_answer(candidates[int(i)], best)),
-                 float(scores[top]) - 5.0)
-    row = rows[top]
+    rival = next((float(scores[i]) for i in order[1:] if not same_answer(candidates[int(i)], best)), None)
+    return signals_of(rows[top], float(scores[top]), rival, best.kind.startswith("field:"), category_probability,
+                      passage_overlap, unknown)
+
+
+def signals_of(row: np.ndarray, top_score: float, rival: float | None, is_field: bool, category_probability: float,
+               passage_overlap: float, unknown: float) -> dict[str, float]:
+    """The signals of a best candidate (its feature row and ranker score) and the best rival that says
+    something else (None when there is none: counted as 5 below)."""
     return {
-        "top_score": float(scores[top]),
-        "margin": float(scores[top]) - rival,
+        "top_score": top_score,
+        "margin": top_score - (top_score - 5.0 if rival is None else rival),
         "sentence_similarity": float(row[_COLUMN["sentence_similarity"]]),
         "lexical_idf": float(row[_COLUMN["lexical_idf"]]),
         "context_idf": float(row[_COLUMN["context_idf"]]),
@@ -67,9 +73,5 @@ def signals(candidates: Sequence[Candidate], rows: np.ndarray, scores: np.ndarra
         "unknown": float(unknown),
         "category_probability": float(category_probability),
         "letter_named": float(row[_COLUMN["letter_named"]]),
-        "is_field": float(best.kind.startswith("field:")),
+        "is_field": float(is_field),
     }
-
-
-def as_row(found: dict[str, float]) -> list[float]:
-    return [found[name] for name in CONFIDENCE_FEATURES]

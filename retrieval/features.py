@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -40,6 +41,8 @@ FEATURES = (
 )
 _RELATIVE = (("similarity_gap", "sentence_similarity"), ("lexical_idf_gap", "lexical_idf"),
              ("context_idf_gap", "context_idf"), ("proximity_gap", "proximity"))
+_KIND_ID = {kind: i for i, kind in enumerate(KINDS)}
+_LABEL_ID = {label: i for i, label in enumerate(LABELS, start=1)}
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[A-Za-z0-9£'’-]+")
 _FOCUS = re.compile(r"\b(?:how many|how much|which|what|whose)\s+((?:[A-Za-z'’-]+\s*){1,3})", re.I)
@@ -103,7 +106,10 @@ def parts_of(structure: LetterStructure | None) -> list[tuple[int, int, int]]:
 
 def part_of(parts: list[tuple[int, int, int]], start: int, end: int) -> int:
     """The id of the first (most specific) letter part holding [start, end), 0 for the body."""
-    return next((i for a, b, i in parts if a <= start and end <= b), 0)
+    for a, b, i in parts:
+        if a <= start and end <= b:
+            return i
+    return 0
 
 
 @functools.lru_cache(maxsize=65536)
@@ -125,9 +131,8 @@ def _anchors(text: str, asked: set[str]) -> list[int]:
 def features(question: QuestionView, candidates: Sequence[Candidate],
              structures: Mapping[int, LetterStructure]) -> np.ndarray:
     """One row of FEATURES per candidate (float64, shape (len(candidates), len(FEATURES)))."""
-    rows = np.zeros((len(candidates), len(FEATURES)))
     if not candidates:
-        return rows
+        return np.zeros((0, len(FEATURES)))
     asked = set(question.tokens)
     focus = set(question.focus)
     similarity = {c.sentence.key: c.sentence.similarity for c in candidates}
@@ -135,60 +140,60 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
     per_sentence: dict[int, tuple] = {}
     mentions_letter = float(bool(_LETTER_ITSELF.search(question.text)))
     parts = {ordinal: parts_of(structure) for ordinal, structure in structures.items()}
-    for i, c in enumerate(candidates):
+    out = []
+    for c in candidates:
         s = c.sentence
-        if s.key not in per_sentence:
+        known = per_sentence.get(id(s))  # a letter-field holder may share its row with a retrieved sentence
+        if known is None:
             body = f"{s.text} {s.expansion}"
             kinds: dict[str, int] = {}
             for e in s.entities:
                 kinds[e.kind] = kinds.get(e.kind, 0) + 1
-            per_sentence[s.key] = (overlap(question.tokens, body), weighted_overlap(question.idf, body),
-                                   weighted_overlap(question.idf, f"{s.previous} {body} {s.following}"),
-                                   _anchors(s.text, asked), kinds)
-        lexical, lexical_idf, context_idf, anchors, kinds = per_sentence[s.key]
+            lexical_idf = weighted_overlap(question.idf, body)
+            known = per_sentence[id(s)] = (
+                [s.similarity, 1.0 / ranks[s.key], 1.0 / s.passage_rank, s.passage_score,
+                 overlap(question.tokens, body), lexical_idf,
+                 weighted_overlap(question.idf, f"{s.previous} {body} {s.following}")],
+                _anchors(s.text, asked), kinds, parts.get(s.doc_ordinal, []), max(1, len(s.text)),
+                [float(s.boilerplate)], [question.named_letters.get(s.doc_ordinal, 0.0),
+                                         float(s.doc_ordinal == question.top_letter)])
+        sentence_values, anchors, kinds, letter_parts, length, boilerplate, letter_values = known
         span = c.text
         span_tokens = tokens(span)
-        novelty = sum(1 for t in span_tokens if t not in asked) / max(1, len(span_tokens))
-        is_field = c.kind.startswith("field:")
-        outside = [p for p in anchors if not c.start <= p < c.end]
-        if outside and c.kind != "sentence" and not is_field:
-            distance = min(min(abs(p - c.start), abs(p - c.end)) for p in outside)
-            proximity = 1.0 / (1.0 + distance / 25.0)
-        else:
-            proximity = 0.0
+        novelty = (len(span_tokens) - sum(map(asked.__contains__, span_tokens))) / max(1, len(span_tokens))
+        proximity = 0.0
+        if anchors and c.kind != "sentence" and not c.kind.startswith("field:"):
+            left = bisect_left(anchors, c.start)  # anchors before the span, and from its end on
+            right = bisect_left(anchors, c.end)
+            distance = min(c.start - anchors[left - 1] if left else math.inf,
+                           anchors[right] - c.end if right < len(anchors) else math.inf)
+            if distance < math.inf:
+                proximity = 1.0 / (1.0 + distance / 25.0)
         span_words = span.split()
         after = tokens(s.text[c.end:c.end + 60])[:4]
-        rows[i] = (
-            KINDS.index(c.kind) if c.kind in KINDS else -1,
-            LABELS.index(c.label) + 1 if c.label in LABELS else 0,
-            part_of(parts.get(s.doc_ordinal, []), c.doc_start, c.doc_end),
-            s.similarity,
-            1.0 / ranks[s.key],
-            1.0 / s.passage_rank,
-            s.passage_score,
-            lexical,
-            lexical_idf,
-            context_idf,
+        out.append([
+            _KIND_ID.get(c.kind, -1), _LABEL_ID.get(c.label, 0), part_of(letter_parts, c.doc_start, c.doc_end),
+            *sentence_values,
             novelty,
             math.log1p(len(span_words)),
-            len(span) / max(1, len(s.text)),
+            len(span) / length,
             proximity,
-            c.start / max(1, len(s.text)),
-            float(s.boilerplate),
+            c.start / length,
+            *boilerplate,
             c.doc_start / max(1, s.letter_chars),
-            question.named_letters.get(s.doc_ordinal, 0.0),
-            float(s.doc_ordinal == question.top_letter),
+            *letter_values,
             float(_DIGIT.search(span) is not None),
-            sum(1 for w in span_words if w[:1].isupper()) / max(1, len(span_words)),
+            sum(map(str.isupper, [w[0] for w in span_words])) / max(1, len(span_words)),
             len(s.entities),
             kinds.get(c.kind, 0),
-            float(bool(focus & set(span_tokens))),
-            float(bool(focus & set(after))),
+            float(not focus.isdisjoint(span_tokens)),
+            float(not focus.isdisjoint(after)),
             question.other_subject,
             mentions_letter,
             len(question.tokens),
             0.0, 0.0, 0.0, 0.0,
-        )
+        ])
+    rows = np.asarray(out, float)
     for gap, of in _RELATIVE:
         column = rows[:, FEATURES.index(of)]
         rows[:, FEATURES.index(gap)] = column.max() - column
