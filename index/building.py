@@ -17,14 +17,12 @@ from typing import Callable
 import numpy as np
 
 from . import __version__
-from .chunking import get_encoding, make_chunks, split_sentences
 from .cleaning import strip_markup
 from .embedding import Embedder, embedder_identity
+from .engines import AnalysedLetter, Engine, LocalEngine, analyse_letters
 from .lexical import TOKENIZER_VERSION, tokens
-from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
-from .entities import extract_entities
-from .metadata import extract_metadata
-from .records import Chunk, Document, Skipped, Span, sha256_text
+from .loading import CorpusFile, discover, file_sha256
+from .records import Chunk, Document, Skipped, Span
 from .settings import Settings
 from .locking import build_lock
 from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexReader, IndexUnavailable, collect_garbage,
@@ -84,22 +82,26 @@ def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str
 
 
 def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
-                show_progress: bool = False) -> BuildReport:
+                show_progress: bool = False, engine: Engine | None = None) -> BuildReport:
     """Bring the index at settings.index_dir up to date with settings.corpus_dir, as the only builder
     of that index (waiting settings.build_wait_seconds for another one, else raising BuildLocked), and
     clear what earlier builds left behind, whatever happens.
+
+    `engine` parses new or changed letters and embeds new texts (default: this process; see
+    index.engines); whatever it is, the same writer writes the same format.
 
     Raises NothingToIndex when no document can be indexed (the previous index is left as it was).
     """
     index_dir = Path(settings.index_dir)
     with build_lock(index_dir, settings.build_wait_seconds):
         try:
-            return _build_locked(settings, rebuild, progress, show_progress)
+            return _build_locked(settings, rebuild, progress, show_progress, engine or LocalEngine(settings))
         finally:
             collect_garbage(index_dir)
 
 
-def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool) -> BuildReport:
+def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool,
+                  engine: Engine) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     found = discover(settings.corpus_dir, settings.max_file_bytes)
@@ -142,38 +144,46 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     # (same chunker settings and same code version, so recomputing would give the same result)
     reusable: dict[str, DocumentRecord] = {}
     same_code = compatible and manifest.get("pipeline") == pipeline_fingerprint()
-    for number, source in enumerate(sorted(current)):
-        file = current[source]
+    fresh: list[CorpusFile] = []  # new or changed letters (and all of them on a first build): the engine's work
+    for source in sorted(current):
         sha = hashes[source]
         old = prev_files.get(source)
         if previous is not None and same_code and old and old["sha256"] == sha and source in previous.by_source:
-            rec = previous.by_source[source]
-            documents.append(Document(rec.doc_id, source, previous.text(source), sha, rec.format, rec.pages,
-                                      rec.warnings))
-            reusable[source] = rec
-        elif source in prev_skipped and prev_skipped[source]["sha256"] == sha:
-            report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
-            unreadable[source] = prev_skipped[source]
-        else:
-            try:
-                documents.append(load_document(file, settings))
-            except Unreadable as exc:
-                report.skipped.append(Skipped(source, str(exc)))
-                unreadable[source] = {"sha256": sha, "size": file.size, "mtime_ns": file.mtime_ns, "reason": str(exc)}
+            reusable[source] = previous.by_source[source]
+        elif not (source in prev_skipped and prev_skipped[source]["sha256"] == sha):
+            fresh.append(current[source])
             if old is None:
                 report.added.append(source)
             elif old["sha256"] != sha:
                 report.changed.append(source)
-        if progress:
-            progress("reading", number + 1, len(current))
+    analysed: dict[str, AnalysedLetter] = {}
+    for result in engine.parse(fresh, progress) if fresh else []:
+        if isinstance(result, Skipped):
+            file = current[result.path]
+            unreadable[result.path] = {"sha256": hashes[result.path], "size": file.size, "mtime_ns": file.mtime_ns,
+                                       "reason": result.reason}
+        else:
+            analysed[result.document.source] = result
+    for source in sorted(current):
+        if source in reusable:
+            rec = reusable[source]
+            documents.append(Document(rec.doc_id, source, previous.text(source), hashes[source], rec.format,
+                                      rec.pages, rec.warnings))
+        elif source in analysed:
+            documents.append(analysed[source].document)
+        elif source in unreadable:
+            report.skipped.append(Skipped(source, unreadable[source]["reason"]))
+        else:  # unreadable in the previous build and unchanged since
+            report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
+            unreadable[source] = prev_skipped[source]
     report.removed = sorted(set(prev_files) - set(current))
     report.added = [s for s in report.added if s not in unreadable]
     if not documents:
         raise NothingToIndex(f"no indexable documents in {settings.corpus_dir} "
                              f"({len(report.skipped)} skipped, {report.ignored} with unsupported extensions)")
 
-    contents = _process(documents, settings, progress, previous, reusable)
-    report.embedded, report.reused_vectors = _embed(contents, previous, settings, progress, show_progress)
+    contents = _process(documents, settings, progress, previous, reusable, analysed)
+    report.embedded, report.reused_vectors = _embed(contents, previous, settings, progress, show_progress, engine)
     if previous is not None:
         previous.close()
 
@@ -192,7 +202,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
         "counts": {"documents": len(documents), "chunks": len(contents.chunks),
                    "sentences": len(contents.sentences)},
     }
-    path = write_build(Path(settings.index_dir), new_manifest, contents)
+    path = write_build(Path(settings.index_dir), new_manifest, contents, settings)
     report.documents, report.chunks, report.sentences = len(documents), len(contents.chunks), len(contents.sentences)
     report.seconds = time.perf_counter() - started
     report.index_path = str(path)
@@ -201,45 +211,36 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
 
 
 def _process(documents: list[Document], settings: Settings, progress: Progress | None,
-             previous: IndexReader | None = None, reusable: dict[str, DocumentRecord] | None = None) -> BuildContents:
-    encoding = get_encoding(settings.tokenizer)
-
-    def count(text: str) -> int:
-        return len(encoding.encode_ordinary(text))
-
+             previous: IndexReader | None = None, reusable: dict[str, DocumentRecord] | None = None,
+             analysed: dict[str, AnalysedLetter] | None = None) -> BuildContents:
+    """The build's rows in document order: an unchanged letter's as the previous build stored them, a
+    new one's from `analysed` (the engine's parse stage), analysed here when missing from it."""
     reusable = reusable or {}
+    analysed = dict(analysed or {})
     old_sentences = previous.sentences_by_document() if previous is not None and reusable else {}
     old_chunks = previous.chunks_by_document() if previous is not None and reusable else {}
     records, sentences, chunks, chunk_tokens = [], [], [], []
     entities: dict[int, list] = {}
-    fresh = [doc for doc in documents if not (doc.source in reusable and reusable[doc.source].ordinal in old_sentences)]
-    if progress and fresh:
-        progress("finding names and dates", 0, len(fresh))
-    found_entities = dict(zip((doc.source for doc in fresh), extract_entities([doc.text for doc in fresh])))
+    kept = {doc.source for doc in documents if doc.source in reusable and reusable[doc.source].ordinal in old_sentences}
+    missing = [doc for doc in documents if doc.source not in kept and doc.source not in analysed]
+    analysed.update((letter.document.source, letter) for letter in analyse_letters(missing, settings, progress))
     for ordinal, doc in enumerate(documents):
-        old = reusable.get(doc.source)
-        if old is not None and old.ordinal in old_sentences:
+        if doc.source in kept:
+            old = reusable[doc.source]
             _reuse(ordinal, doc, old, old_sentences[old.ordinal], old_chunks.get(old.ordinal, []),
                    records, sentences, chunks, chunk_tokens)
             entities[ordinal] = previous.entities(old.ordinal)
-            if progress:
-                progress("chunking", ordinal + 1, len(documents))
-            continue
-        entities[ordinal] = found_entities[doc.source]
-        metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem, entities=entities[ordinal])
-        records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
-                                       doc.warnings, len(doc.text)), doc.text))
-        spans = split_sentences(doc.text, settings.max_sentence_chars)
-        first_row = len(sentences)
-        for span in spans:
-            sentences.append((ordinal, span, sha256_text(strip_markup(doc.text[span.start:span.end]))))
-        for chunk in make_chunks(doc.doc_id, doc.source, doc.text, spans, settings.chunk_tokens,
-                                 settings.chunk_overlap, count):
-            ids = chunk.sentence_ids
-            chunks.append((ordinal, chunk, first_row + ids[0], first_row + ids[-1]))
-            chunk_tokens.append(tokens(chunk.embed_text) or [""])
-        if progress:
-            progress("chunking", ordinal + 1, len(documents))
+        else:
+            letter = analysed[doc.source]
+            entities[ordinal] = list(letter.entities)
+            records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, letter.metadata,
+                                           doc.pages, doc.warnings, len(doc.text)), doc.text))
+            first_row = len(sentences)
+            sentences.extend((ordinal, span, h) for span, h in zip(letter.spans, letter.sentence_hashes))
+            for chunk, chunk_token_list in zip(letter.chunks, letter.chunk_tokens):
+                ids = chunk.sentence_ids
+                chunks.append((ordinal, chunk, first_row + ids[0], first_row + ids[-1]))
+                chunk_tokens.append(list(chunk_token_list))
     return BuildContents(records, sentences, chunks, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
                          chunk_tokens, entities)
 
@@ -251,7 +252,7 @@ def pipeline_fingerprint() -> str:
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
-    for name in ("loading.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
+    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
                  "lexical.py", "records.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
@@ -276,7 +277,7 @@ def _reuse(ordinal: int, doc: Document, old: DocumentRecord, old_sentences: list
 
 
 def _embed(contents: BuildContents, previous: IndexReader | None, settings: Settings,
-           progress: Progress | None, show_progress: bool) -> tuple[int, int]:
+           progress: Progress | None, show_progress: bool, engine: Engine | None = None) -> tuple[int, int]:
     """Fill contents' vectors, embedding only texts whose hash the previous build does not hold.
 
     Vectors are gathered by row in bulk, and a sentence's embed text is only computed when it must be
@@ -306,21 +307,11 @@ def _embed(contents: BuildContents, previous: IndexReader | None, settings: Sett
     for h, (ordinal, span, _) in zip(sentence_hashes, contents.sentences):
         if h not in where and h not in todo:
             todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
-    embedder = Embedder.for_settings(settings)
     if todo:
-        texts = list(todo.values())
-        if progress is None:
-            sources[2] = embedder.encode(texts, show_progress=show_progress)
-        else:  # one call per batch (longest texts first, as Embedder.encode does) so a progress bar moves per batch
-            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            sources[2] = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-            for begin in range(0, len(order), settings.batch_size):
-                ids = order[begin:begin + settings.batch_size]
-                sources[2][ids] = embedder.encode([texts[i] for i in ids])
-                progress("embedding", begin + len(ids), len(texts))
+        sources[2] = (engine or LocalEngine(settings)).embed(list(todo.values()), progress, show_progress)
         where.update((h, (2, j)) for j, h in enumerate(todo))
     dims = [a.shape[1] for a in sources if a.ndim == 2 and a.shape[0]]
-    dim = dims[0] if dims else embedder.dimension
+    dim = dims[0] if dims else Embedder.for_settings(settings).dimension
 
     def gather(hashes: list[str]) -> np.ndarray:
         out = np.zeros((len(hashes), dim), dtype=np.float32)

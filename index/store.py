@@ -70,6 +70,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import integrity
+from .ann import dense_index
+from .settings import Settings
 from .entities import Entity
 from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .records import Chunk, LetterMetadata, Span
@@ -210,7 +212,7 @@ def _hook(stage: str, path: Path) -> None:
         time.sleep(3600)
 
 
-def write_build(index_dir: Path, manifest: dict, contents: BuildContents) -> Path:
+def write_build(index_dir: Path, manifest: dict, contents: BuildContents, settings=None) -> Path:
     """Write a complete build into a new folder under index_dir and make it current (the caller holds
     the build lock: index.locking.build_lock)."""
     import faiss
@@ -242,13 +244,13 @@ def write_build(index_dir: Path, manifest: dict, contents: BuildContents) -> Pat
         np.save(staging / "sentence_vectors.npy", contents.sentence_vectors.astype(np.float32), allow_pickle=False)
         np.save(staging / "chunk_doc.npy", np.array([c[0] for c in contents.chunks], dtype=np.int32),
                 allow_pickle=False)
-        dense = make_dense_index(contents.chunk_vectors)
+        dense, dense_info = dense_index(contents.chunk_vectors, settings or Settings.from_env())
         faiss.write_index(dense, str(staging / "dense.faiss"))
         retriever = bm25s.BM25()
         retriever.index(contents.chunk_tokens or [[""]], show_progress=False)
         retriever.save(str(staging / "bm25"), show_progress=False)
         create_lease_file(staging)
-        manifest = dict(manifest, faiss={"type": type(dense).__name__, "ntotal": int(dense.ntotal)},
+        manifest = dict(manifest, faiss=dense_info.to_json(),
                         integrity=integrity.record(staging))
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         _hook("written", staging)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from index.ann import search as ann_search
 from index.lexical import tokens
 from index.settings import Settings
 from index.store import DocumentRecord, IndexReader
@@ -118,8 +119,6 @@ class HybridSearcher:
         return np.isin(self.reader.chunk_doc, allowed_docs)
 
     def dense(self, query_vector: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
-        import faiss
-
         index = self.reader.dense
         query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
         n = min(n, self.reader.n_chunks)
@@ -127,10 +126,9 @@ class HybridSearcher:
             ids = np.flatnonzero(mask).astype(np.int64)
             if not len(ids):
                 return {}
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-            scores, rows = index.search(query, min(n, len(ids)), params=params)
+            scores, rows = ann_search(index, query, min(n, len(ids)), lambda: self.reader.chunk_vectors, ids)
         else:
-            scores, rows = index.search(query, n)
+            scores, rows = ann_search(index, query, n, lambda: self.reader.chunk_vectors)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
 
     def bm25(self, query: str, n: int, mask: np.ndarray | None) -> dict[int, float]:
