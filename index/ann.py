@@ -68,8 +68,8 @@ class DenseInfo:
         shape = "" if self.kind == "flat" else f", nlist {self.nlist}, nprobe {self.nprobe}"
         shape += f", {self.pq_m} bytes/vector" if self.kind == "ivf_pq" else ""
         shape += f", candidates rescored exactly" if self.kind in ("ivf_sq8", "ivf_pq") else ""
-        return (f"dense index: {self.kind} ({self.type}{shape}) over {self.ntotal:,} vectors, ~{self.memory_mb:,.0f} MB "
-                f"of a {self.memory_budget_mb:,.0f} MB budget; {recall}")
+        return (f"dense index: {self.kind} ({self.type}{shape}) over {self.ntotal:,} vectors, ~{self.memory_mb:,.1f} MB "
+                f"of a {self.memory_budget_mb:,.4g} MB budget; {recall}")
 
 
 class BudgetTooSmall(ValueError):
