@@ -118,7 +118,8 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     # a file rewritten since it was built (its mtime moved) is hashed; any damage forces a real build
     damage = inspect(current_build(settings.index_dir), manifest, "changed") if compatible else []
     report.repaired = [p.part for p in damage]
-    if compatible and not damage and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
+    same_budget = (manifest or {}).get("faiss", {}).get("memory_budget_mb", settings.dense_memory_mb) == settings.dense_memory_mb
+    if compatible and not damage and same_budget and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report.documents = manifest["counts"]["documents"]
         report.chunks = manifest["counts"]["chunks"]

@@ -72,3 +72,16 @@ def test_the_manifest_records_the_dense_index_and_info_prints_kind_budget_and_re
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "dense index: flat (IndexFlatIP) over 27 vectors" in done.stdout and "4,096 MB budget; exact" in done.stdout
+
+
+def test_a_new_memory_budget_rewrites_the_dense_index_without_embedding_again(tmp_path):
+    from index.building import build_index
+    from index.store import read_manifest
+    from tests.conftest import TOWN_LETTERS, write_letters
+
+    settings = Settings(corpus_dir=write_letters(tmp_path / "corpus", TOWN_LETTERS), index_dir=tmp_path / "index")
+    build_index(settings)
+    assert build_index(settings).noop
+    again = build_index(settings.replace(dense_memory_mb=512))
+    assert not again.noop and again.embedded == 0
+    assert read_manifest(settings.index_dir)["faiss"]["memory_budget_mb"] == 512
