@@ -64,7 +64,8 @@ class DenseInfo:
         return asdict(self)
 
     def line(self) -> str:
-        recall = "exact" if self.kind == "flat" else f"recall@10 {self.recall_at_10:.3f} on {self.recall_queries} stored vectors"
+        recall = ("exact" if self.kind == "flat"
+                  else f"recall@10 {self.recall_at_10:.3f} on {self.recall_queries} stored vectors")
         shape = "" if self.kind == "flat" else f", nlist {self.nlist}, nprobe {self.nprobe}"
         shape += f", {self.pq_m} bytes/vector" if self.kind == "ivf_pq" else ""
         shape += f", candidates rescored exactly" if self.kind in ("ivf_sq8", "ivf_pq") else ""
@@ -112,8 +113,8 @@ def exact_top(vectors, queries: np.ndarray, k: int = K) -> np.ndarray:
     for start in range(0, n, ADD_BATCH):
         block = np.ascontiguousarray(vectors[start:start + ADD_BATCH], dtype=np.float32)
         scores = np.concatenate([best_scores, queries @ block.T], axis=1)
-        rows = np.concatenate([best_rows, np.broadcast_to(np.arange(start, start + len(block)), (len(queries), len(block)))],
-                              axis=1)
+        block_rows = np.broadcast_to(np.arange(start, start + len(block)), (len(queries), len(block)))
+        rows = np.concatenate([best_rows, block_rows], axis=1)
         keep = np.argpartition(-scores, min(k, scores.shape[1]) - 1, axis=1)[:, :k]
         best_scores, best_rows = np.take_along_axis(scores, keep, 1), np.take_along_axis(rows, keep, 1)
     return best_rows
@@ -150,7 +151,7 @@ def dense_index(vectors, settings: Settings, seed: int = 0):
         # recovers what coarser codebooks lose
         index.pq.cp.max_points_per_centroid = 40
         index.pq.cp.niter = 10
-    index.cp.niter = 10  # k-means on normalised text vectors settles within ~10 iterations; 25 (default) is 2.5x the time
+    index.cp.niter = 10  # k-means on normalised text vectors settles within ~10 iterations; the default 25 is 2.5x slower
     train_size = min(n, max(40 * chosen.nlist, 256 * 40))
     index.train(_rows(vectors, rng.choice(n, train_size, replace=False)))
     _add(index, vectors)
@@ -179,7 +180,8 @@ def search(index, queries: np.ndarray, n: int, vectors=None, ids: np.ndarray | N
     """(scores, rows) of the top n chunks for each query, as index.search; restricted to `ids` when given.
 
     A quantised index (SQ8, PQ) is asked for RERANK x n candidates, rescored exactly against `vectors` (the
-    stored float32 chunk vectors), so the scores a caller fuses are exact inner products whatever the index."""
+    stored float32 chunk vectors, or a function returning them, called only for a quantised index), so the
+    scores a caller fuses are exact inner products whatever the index."""
     import faiss
 
     queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, index.d)

@@ -118,7 +118,8 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     # a file rewritten since it was built (its mtime moved) is hashed; any damage forces a real build
     damage = inspect(current_build(settings.index_dir), manifest, "changed") if compatible else []
     report.repaired = [p.part for p in damage]
-    same_budget = (manifest or {}).get("faiss", {}).get("memory_budget_mb", settings.dense_memory_mb) == settings.dense_memory_mb
+    recorded_budget = (manifest or {}).get("faiss", {}).get("memory_budget_mb", settings.dense_memory_mb)
+    same_budget = recorded_budget == settings.dense_memory_mb  # else the dense index is rebuilt (nothing re-embedded)
     if compatible and not damage and same_budget and manifest.get("pipeline") == pipeline_fingerprint() and {s: e["sha256"] for s, e in prev_files.items()} | {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report.documents = manifest["counts"]["documents"]
@@ -253,7 +254,8 @@ def pipeline_fingerprint() -> str:
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
-    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
+    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py",
+                 "structure.py",
                  "lexical.py", "records.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()

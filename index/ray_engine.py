@@ -141,8 +141,9 @@ class RayEngine:
         batch = self.settings.batch_size
         blocks = max(1, min(-(-len(items) // batch), self.workers() * 4))
         dataset = ray.data.from_items(items, override_num_blocks=blocks)
-        dataset = dataset.map_batches(_embed_stage(self.settings.replace(threads=1)), batch_size=batch, batch_format="numpy",
-                                      compute=ray.data.ActorPoolStrategy(min_size=1, max_size=self.workers()), num_cpus=1)
+        actors = ray.data.ActorPoolStrategy(min_size=1, max_size=self.workers())
+        dataset = dataset.map_batches(_embed_stage(self.settings.replace(threads=1)), batch_size=batch,
+                                      batch_format="numpy", compute=actors, num_cpus=1)
         out = np.zeros((len(texts), dimension), np.float32)
         done = 0
         for part in dataset.iter_batches(batch_format="numpy", batch_size=None):
