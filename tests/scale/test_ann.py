@@ -105,3 +105,31 @@ def test_an_index_from_before_the_memory_budget_keeps_its_exact_segments(tmp_pat
     manifest_path.write_text(json.dumps(manifest))
     assert build_index(settings).noop
     assert "kind" not in read_manifest(settings.index_dir)["segments"][0]["faiss"]
+
+
+def test_segments_with_exact_and_quantised_indexes_merge_into_exact_scores_of_live_rows_only():
+    from index.search_parts import SegmentedDense
+
+    small, large = clustered(500, seed=3), clustered(3000, seed=4)
+    flat, _ = dense_index(small, Settings())
+    pq, info = dense_index(large, Settings(ann_exact_limit=1000, dense_memory_mb=0.6, ann_recall_queries=100))
+    assert info.kind == "ivf_pq"
+    live = np.ones(len(large), bool)
+    live[::3] = False  # a removed letter's rows in the large segment
+    dense = SegmentedDense([(flat, 0, None, lambda: small), (pq, len(small), live, lambda: large)],
+                           len(small) + len(large))
+    everything = np.concatenate([small, large])
+    allowed = np.concatenate([np.ones(len(small), bool), live])
+    queries = np.concatenate([small[:20], large[1::150]])
+    scores, rows = dense.search(queries, 10)
+    assert (rows >= 0).all() and allowed[rows].all()
+    # every score is the exact inner product of its row (flat exact, PQ candidates rescored)
+    assert np.allclose(scores, np.einsum("qd,qkd->qk", queries, everything[rows]), atol=1e-5)
+    exact = np.flatnonzero(allowed)[exact_top(everything[allowed], queries)]
+    found = recall_at_k(rows, exact)
+    print(f"recall@10 over a flat and an IVF-PQ segment: {found:.3f}")
+    assert found >= 0.9
+    # a flat segment alone is exact: its top 10 is the exact top 10
+    flat_only = SegmentedDense([(flat, 0, None, lambda: small)], len(small))
+    assert [set(r) for r in flat_only.search(small[:5], 10)[1].tolist()] == \
+        [set(r) for r in exact_top(small, small[:5]).tolist()]
