@@ -73,7 +73,8 @@ def measure_builds(letters: int, work: Path) -> dict:
     from index.embedding import Embedder
     from index.engines import LocalEngine, make_engine
     from index.settings import Settings
-    from index.store import current_build
+    from index.segments import segments_root
+    from index.store import read_manifest, segment_entries
 
     corpus = work / "corpus"
     write_corpus(corpus, letters)
@@ -102,7 +103,7 @@ def measure_builds(letters: int, work: Path) -> dict:
     finally:
         ray_engine.close()
     parity = compare(local.index_dir, remote.index_dir)
-    build = current_build(local.index_dir)
+    folders = [segments_root(local.index_dir) / e["name"] for e in segment_entries(read_manifest(local.index_dir))]
     texts = report.embedded
     write_seconds = local_seconds - local_engine.parse_seconds - local_engine.embed_seconds
     return {
@@ -116,7 +117,8 @@ def measure_builds(letters: int, work: Path) -> dict:
         "ray_parse_seconds": ray_engine.parse_seconds, "ray_embed_seconds": ray_engine.embed_seconds,
         "ray_stage_startup_seconds": probe.parse_seconds + probe.embed_seconds,
         "write_seconds": write_seconds, "parity": parity.line(), "parity_ok": parity.ok,
-        "bm25_mb": _dir_mb(build / "bm25"), "table_mb": (build / "table.sqlite").stat().st_size / 2**20,
+        "bm25_mb": sum(_dir_mb(f / "bm25") for f in folders),
+        "table_mb": sum((f / "table.sqlite").stat().st_size for f in folders) / 2**20,
         "serving_base_rss_mb": serving_rss_mb(local.index_dir), "identical": ray_report.chunks == report.chunks,
     }
 
