@@ -28,7 +28,7 @@ def ensure_venv(requirements: str) -> None:
     if not PYTHON.exists():
         print("creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    files = [ROOT / "requirements.txt", ROOT / requirements]
+    files = [ROOT / "requirements.txt", ROOT / "requirements-scale.txt", ROOT / requirements]  # dev includes scale
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
     stamp = VENV / f".installed-{requirements}"
     if stamp.exists() and stamp.read_text().strip() == digest:

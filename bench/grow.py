@@ -119,7 +119,7 @@ def _repeat(base, size: int, corpus: Path, index_dir: Path) -> None:
                                + [(one.postings, t[2]) for t in tail])
     settings = dataclasses.replace(base, corpus_dir=corpus, index_dir=index_dir)
     with build_lock(index_dir, 0):
-        info = write_segment(index_dir, out)
+        info = write_segment(index_dir, out, settings)
         found = {f.source: f for f in discover(corpus, settings.max_file_bytes).files}
         for source, entry in files.items():
             entry.update(segment=info.name, size=found[source].size, mtime_ns=found[source].mtime_ns)

@@ -245,8 +245,9 @@ def phase_noop(corpus: str, index_dir: str) -> dict:
 
 
 def phase_add_one(corpus: str, index_dir: str, size: int) -> dict:
-    from index.building import _process, build_index
-    from index.loading import discover, load_document
+    from index.building import build_index
+    from index.engines import parse_files
+    from index.loading import discover
 
     path = add_extra_letter(Path(corpus), size)
     settings = settings_for(Path(corpus), Path(index_dir))
@@ -255,8 +256,8 @@ def phase_add_one(corpus: str, index_dir: str, size: int) -> dict:
     seconds = time.perf_counter() - t0
     # the texts the new letter has on its own (an upper bound for what may be embedded)
     file = next(f for f in discover(Path(corpus), settings.max_file_bytes).files if f.path == Path(path))
-    contents = _process([load_document(file)], settings, None)
-    own = {c.content_hash for _, c, _, _ in contents.chunks} | {h for _, _, h in contents.sentences}
+    letter = parse_files([file], settings)[0]
+    own = {c.content_hash for c in letter.chunks} | set(letter.sentence_hashes)
     return {"seconds": seconds, "texts_embedded": report.embedded, "letter_texts": len(own),
             "documents": report.documents, "added": report.added, "peak_rss_mb": peak_rss_mb()}
 

@@ -16,12 +16,18 @@ def _settings(args) -> Settings:
 def cmd_build(args) -> int:
     from .building import NothingToIndex, build_index
 
+    from .engines import make_engine
+
     settings = _settings(args)
+    engine = make_engine(args.engine, settings, args.ray_address)
     try:
-        report = build_index(settings, rebuild=args.rebuild, show_progress=sys.stderr.isatty() and not args.quiet)
+        report = build_index(settings, rebuild=args.rebuild, show_progress=sys.stderr.isatty() and not args.quiet,
+                             engine=engine)
     except NothingToIndex as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        engine.close()
     for skip in report.skipped:
         print(skip.line(), file=sys.stderr)
     print(report.summary())
@@ -54,12 +60,23 @@ def cmd_info(args) -> int:
     print(f"index {settings.index_dir}: {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences; "
           f"model {manifest['model']} (dim {manifest['dimension']}); built {manifest['built_at']}; "
           f"{len(info['segments'])} segment{'s' if len(info['segments']) != 1 else ''}")
+    for segment in manifest.get("segments", []):
+        print(f"  {segment['name']}: {_dense_line(segment.get('faiss') or {})}")
     for d in reader.documents:
         m = d.metadata
         print(f"- {d.source}\n    title: {m.title}\n    sender: {m.sender} ({m.role})\n"
               f"    organisation: {m.organisation}\n    date: {m.date}   recipient: {m.recipient}   "
               f"reference: {m.reference}\n    subject: {m.subject}")
     return 0
+
+
+def _dense_line(faiss_info: dict) -> str:
+    from .ann import DenseInfo
+
+    try:
+        return DenseInfo(**faiss_info).line()
+    except TypeError:  # a build from before index/ann.py recorded only the type and size
+        return f"dense index: {faiss_info.get('type')} over {faiss_info.get('ntotal')} vectors"
 
 
 def cmd_text(args) -> int:
@@ -110,6 +127,11 @@ def main(argv=None) -> int:
     build.add_argument("--index-dir", help="index folder (default: $LETTERS_QA_INDEX or .letters_qa_index/)")
     build.add_argument("--rebuild", action="store_true", help="ignore the previous index and rebuild everything")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="where letters are parsed and embedded: this process (default) or Ray Data "
+                            "(pip install -r requirements-scale.txt); the index is the same")
+    build.add_argument("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto "
+                                             "(default with --engine ray: a local Ray on this machine)")
     build.set_defaults(func=cmd_build)
     info = sub.add_parser("info", help="documents with their metadata, counts, model")
     info.add_argument("--index-dir")

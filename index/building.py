@@ -15,19 +15,17 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from . import __version__
-from .chunking import get_encoding, make_chunks, split_sentences
+from .ann import is_current
 from .cleaning import strip_markup
 from .embedding import Embedder, embedder_identity
-from .lexical import TOKENIZER_VERSION, tokens
-from .loading import CorpusFile, Unreadable, discover, file_sha256, load_document
-from .entities import extract_entities
-from .metadata import extract_metadata
-from .records import Document, Skipped, sha256_text
+from .engines import AnalysedLetter, Engine, LocalEngine, Progress
+from .lexical import TOKENIZER_VERSION
+from .loading import CorpusFile, discover, file_sha256
+from .records import Skipped
 from .settings import Settings
 from .locking import build_lock
 from .segments import SEGMENTS_DIR, merged_contents, plan_merge, segments_root, write_segment
@@ -35,7 +33,6 @@ from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexUnavaila
                     collect_garbage, current_build, inspect, read_manifest, repair_hint, segment_entries, write_build)
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 class NothingToIndex(RuntimeError):
@@ -92,17 +89,20 @@ def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str
 
 
 def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
-                show_progress: bool = False) -> BuildReport:
+                show_progress: bool = False, engine: Engine | None = None) -> BuildReport:
     """Bring the index at settings.index_dir up to date with settings.corpus_dir, as the only builder
     of that index (waiting settings.build_wait_seconds for another one, else raising BuildLocked), and
     clear what earlier builds left behind, whatever happens.
+
+    `engine` parses the new or changed letters and embeds the texts no stored vector covers (default:
+    this process; see index.engines); whatever it is, its results go into the same new segment.
 
     Raises NothingToIndex when no document can be indexed (the previous index is left as it was).
     """
     index_dir = Path(settings.index_dir)
     with build_lock(index_dir, settings.build_wait_seconds):
         try:
-            return _build_locked(settings, rebuild, progress, show_progress)
+            return _build_locked(settings, rebuild, progress, show_progress, engine or LocalEngine(settings))
         finally:
             collect_garbage(index_dir)
 
@@ -127,7 +127,7 @@ def optimize_index(settings: Settings) -> BuildReport:
             report = _report_of(manifest, noop=len(entries) <= 1 and not any(e.get("deleted") for e in entries))
             report.segments_before = len(entries)
             if not report.noop:
-                manifest = _merge(index_dir, manifest, list(range(len(entries))))
+                manifest = _merge(index_dir, manifest, list(range(len(entries))), settings)
                 report.index_path = str(write_build(index_dir, manifest))
             report.segments = len(segment_entries(manifest))
             report.seconds = time.perf_counter() - started
@@ -143,7 +143,8 @@ def _report_of(manifest: dict, noop: bool) -> BuildReport:
                        segments=len(segment_entries(manifest)))
 
 
-def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool) -> BuildReport:
+def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool,
+                  engine: Engine) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     index_dir = Path(settings.index_dir)
@@ -163,7 +164,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     damage = inspect(index_dir, build, manifest, "changed") if compatible and build is not None else []
     report.repaired = [p.part for p in damage]
     same_code = compatible and manifest.get("pipeline") == pipeline_fingerprint()
-    if same_code and not damage and {s: e["sha256"] for s, e in prev_files.items()} | \
+    if same_code and not damage and not _stale_dense(manifest, settings) and {s: e["sha256"] for s, e in prev_files.items()} | \
             {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report = dataclasses.replace(_report_of(manifest, noop=True), skipped=report.skipped, ignored=report.ignored)
@@ -184,10 +185,11 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     kept_names = {e["name"] for e in kept}
     reusable = _vector_sources(index_dir, manifest, settings, damaged_parts)
 
-    documents: list[Document] = []
     files: dict[str, dict] = {}
     unreadable: dict[str, dict] = {}
-    for number, source in enumerate(sorted(current)):
+    reported = len(report.skipped)  # discover's own skips come first, then the corpus' in source order
+    fresh: list[CorpusFile] = []  # new or changed letters (all of them on a first build): the engine's work
+    for source in sorted(current):
         file = current[source]
         sha = hashes[source]
         old = prev_files.get(source)
@@ -197,20 +199,24 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
             report.skipped.append(Skipped(source, prev_skipped[source]["reason"]))
             unreadable[source] = prev_skipped[source]
         else:
-            try:
-                documents.append(load_document(file, settings))
-            except Unreadable as exc:
-                report.skipped.append(Skipped(source, str(exc)))
-                unreadable[source] = {"sha256": sha, "size": file.size, "mtime_ns": file.mtime_ns, "reason": str(exc)}
+            fresh.append(file)
             if old is None:
                 report.added.append(source)
             elif old["sha256"] != sha:
                 report.changed.append(source)
-        if progress:
-            progress("reading", number + 1, len(current))
+    letters: list[AnalysedLetter] = []
+    for result in engine.parse(fresh, progress) if fresh else []:
+        if isinstance(result, Skipped):
+            file = current[result.path]
+            report.skipped.append(result)
+            unreadable[result.path] = {"sha256": hashes[result.path], "size": file.size, "mtime_ns": file.mtime_ns,
+                                       "reason": result.reason}
+        else:
+            letters.append(result)
+    report.skipped[reported:] = sorted(report.skipped[reported:], key=lambda skip: skip.path)
     report.removed = sorted(set(prev_files) - set(current))
     report.added = [s for s in report.added if s not in unreadable]
-    if not documents and not files:
+    if not letters and not files:
         raise NothingToIndex(f"no indexable documents in {settings.corpus_dir} "
                              f"({len(report.skipped)} skipped, {report.ignored} with unsupported extensions)")
 
@@ -220,10 +226,10 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
         entry["deleted"] = sorted(set(range(int(entry["documents"]))) - live_here)
     segments = [e for e in kept if len(e["deleted"]) < int(e["documents"])]
 
-    if documents:
-        contents = _process(documents, settings, progress)
-        report.embedded, report.reused_vectors = _embed(contents, reusable, settings, progress, show_progress)
-        info = write_segment(index_dir, contents.segment())
+    if letters:
+        contents = _process(letters)
+        report.embedded, report.reused_vectors = _embed(contents, reusable, settings, progress, show_progress, engine)
+        info = write_segment(index_dir, contents.segment(), settings)
         segments.append(info.to_json())
         per_doc = _rows_per_document(contents)
         for (record, _text) in contents.documents:
@@ -234,7 +240,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
 
     new_manifest = {
         **_signature(settings),
-        "dimension": _dimension(manifest, settings, documents and contents),
+        "dimension": _dimension(manifest, settings, letters and contents),
         "embedder": embedder_identity(settings),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
@@ -245,11 +251,13 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
         "counts": _live_counts(files),
         "segments": segments,
     }
+    for position in _stale_dense(new_manifest, settings):  # a changed memory budget: nothing re-embedded
+        new_manifest = _merge(index_dir, new_manifest, [position], settings)
     path = write_build(index_dir, new_manifest)
     plan = plan_merge([_live_chunks(e) for e in segments], settings.max_segments)
     if plan:  # after the swap: the new letters are searchable while the small segments merge
         merge_started = time.perf_counter()
-        new_manifest = _merge(index_dir, new_manifest, plan)
+        new_manifest = _merge(index_dir, new_manifest, plan, settings)
         path = write_build(index_dir, new_manifest)
         report.merge_seconds = time.perf_counter() - merge_started
     counts = new_manifest["counts"]
@@ -267,6 +275,14 @@ def _dimension(manifest: dict | None, settings: Settings, contents: BuildContent
     if manifest and manifest.get("dimension"):
         return int(manifest["dimension"])
     return Embedder.for_settings(settings).dimension
+
+
+def _stale_dense(manifest: dict, settings: Settings) -> list[int]:
+    """Positions of the segments whose dense index settings.dense_memory_mb (or ann_exact_limit) would now
+    make differently (index.ann.is_current); rewriting one re-reads its vectors, it embeds nothing."""
+    dim = int(manifest.get("dimension") or 0)
+    return [i for i, e in enumerate(segment_entries(manifest))
+            if not is_current(e.get("faiss") or {}, int(e["chunks"]), dim, settings)]
 
 
 def _rows_per_document(contents: BuildContents) -> dict[int, dict]:
@@ -289,14 +305,14 @@ def _live_chunks(entry: dict) -> int:
     return int(entry["chunks"]) * (documents - len(entry.get("deleted") or ())) // documents
 
 
-def _merge(index_dir: Path, manifest: dict, chosen: list[int]) -> dict:
+def _merge(index_dir: Path, manifest: dict, chosen: list[int], settings: Settings) -> dict:
     """The manifest after merging the chosen segments (positions) into one new segment, written in
     place of the first of them."""
     entries = segment_entries(manifest)
     parts = [entries[i] for i in chosen]
     root = segments_root(index_dir)
     info = write_segment(index_dir, merged_contents(
-        [(root / e["name"], frozenset(e.get("deleted") or ())) for e in parts]))
+        [(root / e["name"], frozenset(e.get("deleted") or ())) for e in parts]), settings)
     new_place: dict[tuple[str, int], int] = {}
     for entry in parts:
         deleted = set(entry.get("deleted") or ())
@@ -313,34 +329,21 @@ def _merge(index_dir: Path, manifest: dict, chosen: list[int]) -> dict:
                 built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
 
-def _process(documents: list[Document], settings: Settings, progress: Progress | None) -> BuildContents:
-    """Metadata, entities, sentences, chunks and BM25 tokens of letters (the rows of one new segment)."""
-    encoding = get_encoding(settings.tokenizer)
-
-    def count(text: str) -> int:
-        return len(encoding.encode_ordinary(text))
-
+def _process(letters: list[AnalysedLetter]) -> BuildContents:
+    """The rows of one new segment from the engine's analysed letters (ordinals in the order given)."""
     records, sentences, chunks, chunk_tokens = [], [], [], []
     entities: dict[int, list] = {}
-    if progress and documents:
-        progress("finding names and dates", 0, len(documents))
-    found_entities = extract_entities([doc.text for doc in documents])
-    for ordinal, doc in enumerate(documents):
-        entities[ordinal] = found_entities[ordinal]
-        metadata = extract_metadata(doc.text, fallback_title=Path(doc.source).stem, entities=entities[ordinal])
-        records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, metadata, doc.pages,
-                                       doc.warnings, len(doc.text)), doc.text))
-        spans = split_sentences(doc.text, settings.max_sentence_chars)
+    for ordinal, letter in enumerate(letters):
+        doc = letter.document
+        entities[ordinal] = list(letter.entities)
+        records.append((DocumentRecord(ordinal, doc.doc_id, doc.source, doc.format, doc.sha256, letter.metadata,
+                                       doc.pages, doc.warnings, len(doc.text)), doc.text))
         first_row = len(sentences)
-        for span in spans:
-            sentences.append((ordinal, span, sha256_text(strip_markup(doc.text[span.start:span.end]))))
-        for chunk in make_chunks(doc.doc_id, doc.source, doc.text, spans, settings.chunk_tokens,
-                                 settings.chunk_overlap, count):
+        sentences.extend((ordinal, span, h) for span, h in zip(letter.spans, letter.sentence_hashes))
+        for chunk, chunk_token_list in zip(letter.chunks, letter.chunk_tokens):
             ids = chunk.sentence_ids
             chunks.append((ordinal, chunk, first_row + ids[0], first_row + ids[-1]))
-            chunk_tokens.append(tokens(chunk.embed_text) or [""])
-        if progress:
-            progress("chunking", ordinal + 1, len(documents))
+            chunk_tokens.append(list(chunk_token_list))
     return BuildContents(records, sentences, chunks, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
                          chunk_tokens, entities)
 
@@ -352,7 +355,7 @@ def pipeline_fingerprint() -> str:
     import hashlib
 
     digest = hashlib.sha256(__version__.encode())
-    for name in ("loading.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
+    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
                  "organisation.py", "organisation_weights.json", "lexical.py", "records.py", "postings.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
@@ -412,7 +415,7 @@ def _stored_vectors(sources: list[VectorSource], wanted: set[str]) -> dict[str, 
 
 
 def _embed(contents: BuildContents, sources: list[VectorSource], settings: Settings,
-           progress: Progress | None, show_progress: bool) -> tuple[int, int]:
+           progress: Progress | None, show_progress: bool, engine: Engine) -> tuple[int, int]:
     """Fill contents' vectors, embedding only texts whose hash no previous segment holds."""
     chunk_hashes = [c.content_hash for _, c, _, _ in contents.chunks]
     sentence_hashes = [h for _, _, h in contents.sentences]
@@ -426,17 +429,7 @@ def _embed(contents: BuildContents, sources: list[VectorSource], settings: Setti
         if h not in found and h not in todo:
             todo[h] = strip_markup(contents.documents[ordinal][1][span.start:span.end])
     if todo:
-        embedder = Embedder.for_settings(settings)
-        texts = list(todo.values())
-        if progress is None:
-            vectors = embedder.encode(texts, show_progress=show_progress)
-        else:  # one call per batch (longest texts first, as Embedder.encode does) so a progress bar moves per batch
-            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-            for begin in range(0, len(order), settings.batch_size):
-                ids = order[begin:begin + settings.batch_size]
-                vectors[ids] = embedder.encode([texts[i] for i in ids])
-                progress("embedding", begin + len(ids), len(texts))
+        vectors = engine.embed(list(todo.values()), progress, show_progress)
         found.update(zip(todo, np.asarray(vectors, dtype=np.float32)))
     dim = len(next(iter(found.values()))) if found else Embedder.for_settings(settings).dimension
 

@@ -5,7 +5,7 @@ move within a build) but no search returns them.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,24 +53,27 @@ class RowStack:
 
 class SegmentedDense:
     """FAISS-like search over the segments' dense indexes: `search(query, k, params=None)` returns
-    (scores, global rows) of the k best live chunks, as one index over all chunks would (exact indexes
-    give the same inner products in any segment). `params.sel`, if given, selects global rows."""
+    (scores, global rows) of the k best live chunks, as one index over all chunks would (exact indexes,
+    and quantised ones whose candidates index.ann rescores, give the same inner products in any segment).
+    `params.sel`, if given, selects global rows. Each part is (faiss index, row offset, live rows or None,
+    a function returning the segment's float32 chunk vectors: read only to rescore a quantised index)."""
 
-    def __init__(self, parts: Sequence[tuple[object, int, np.ndarray | None]], ntotal: int):
+    def __init__(self, parts: Sequence[tuple[object, int, np.ndarray | None, Callable[[], np.ndarray]]],
+                 ntotal: int):
         import faiss
 
         self.ntotal = ntotal
         self._parts = []
-        for index, offset, live in parts:
+        for index, offset, live, vectors in parts:
             keep = None
             if live is not None:  # removed letters' rows: a bitmap of the live ones
                 bits = np.packbits(live.astype(bool), bitorder="little")
                 keep = (faiss.IDSelectorBitmap(len(live), faiss.swig_ptr(bits)), bits)
-            self._parts.append((index, offset, live, keep))
+            self._parts.append((index, offset, live, keep, vectors))
 
     @property
     def approximate(self) -> bool:
-        """Whether any segment's index is approximate (HNSW above segments.EXACT_SEARCH_LIMIT)."""
+        """Whether any segment's index is approximate (IVF above settings.ann_exact_limit: index/ann.py)."""
         import faiss
 
         return any(not isinstance(index, faiss.IndexFlat) for index, *_ in self._parts)
@@ -84,9 +87,11 @@ class SegmentedDense:
     def _search_one(self, query: np.ndarray, k: int, params):
         import faiss
 
+        from .ann import search
+
         found_scores, found_rows = [], []
         wanted = getattr(params, "sel", None) if params is not None else None
-        for index, offset, live, keep in self._parts:
+        for index, offset, live, keep, vectors in self._parts:
             n = index.ntotal if live is None else int(live.sum())
             if not n or k <= 0:
                 continue
@@ -101,10 +106,7 @@ class SegmentedDense:
                 selector = keep[0] if selector is None else faiss.IDSelectorAnd(selector, keep[0])
                 held.append(keep)
             held.append(selector)
-            if selector is None:
-                scores, rows = index.search(query, min(k, n))
-            else:
-                scores, rows = index.search(query, min(k, n), params=faiss.SearchParameters(sel=selector))
+            scores, rows = search(index, query, min(k, n), vectors, selector=selector, probe_all=wanted is not None)
             ok = rows[0] >= 0
             found_scores.append(scores[0][ok])
             found_rows.append(rows[0][ok] + offset)

@@ -5,7 +5,8 @@
       chunk_vectors.npy     float32 [n_chunks, dim], normalised (allow_pickle=False)
       sentence_vectors.npy  float32 [n_sentences, dim]
       chunk_doc.npy         int32 [n_chunks]: local document ordinal of each chunk
-      dense.faiss           FAISS inner-product index over chunk_vectors (made by make_dense_index)
+      dense.faiss           FAISS inner-product index over chunk_vectors, its kind chosen by index/ann.py from
+                            the segment's size and settings.dense_memory_mb (exact below ann_exact_limit)
       bm25/                 raw term frequencies (index/postings.py): vocab.json, indptr.npy, rows.npy,
                             tf.npy, doc_len.npy
 
@@ -27,15 +28,11 @@ from typing import Sequence
 import numpy as np
 
 from . import integrity, postings as postings_mod
+from .ann import dense_index
 from .postings import Postings
+from .settings import Settings
 
 SEGMENTS_DIR = "segments"
-EXACT_SEARCH_LIMIT = 150_000  # chunks; above this an HNSW graph replaces exact search
-# Measured (bench/results/faiss_scaling.json, python -m bench): exact single-query search costs 13 ms at 120k
-# chunks on an idle core and 25 / 53 / 73 ms p50 at 100k / 200k / 300k on 2 shared cores, so beyond ~150k it
-# no longer fits a 60 ms answer. HNSW (M=32, efSearch=128) answers in 0.2-0.25 ms with recall@10 0.996-1.0
-# against exact at 100k-300k, but building the graph costs ~0.4 ms per chunk (48 s at 120k) on every build,
-# so exact search is kept while it is fast enough.
 
 SCHEMA = """
 CREATE TABLE documents (ordinal INTEGER PRIMARY KEY, doc_id TEXT UNIQUE, source TEXT UNIQUE, format TEXT,
@@ -83,22 +80,9 @@ class SegmentInfo:
                 "faiss": self.faiss, "deleted": sorted(int(d) for d in deleted), "integrity": self.integrity}
 
 
-def make_dense_index(vectors: np.ndarray):
-    """THE place a segment's FAISS index is made: exact inner-product search while the segment is small
-    enough, an HNSW graph beyond."""
-    import faiss
-
-    dim = vectors.shape[1]
-    if len(vectors) > EXACT_SEARCH_LIMIT:
-        return make_hnsw(vectors)
-    index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
 def make_hnsw(vectors: np.ndarray):
-    """The approximate index used above EXACT_SEARCH_LIMIT (also timed by bench.measure)."""
+    """An HNSW graph over vectors: the approximate alternative bench.measure times against exact search
+    (index/ann.py chooses the index a segment gets)."""
     import faiss
 
     index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
@@ -113,7 +97,7 @@ def segments_root(index_dir: Path) -> Path:
     return Path(index_dir) / SEGMENTS_DIR
 
 
-def write_segment(index_dir: Path, contents: SegmentContents) -> SegmentInfo:
+def write_segment(index_dir: Path, contents: SegmentContents, settings: Settings) -> SegmentInfo:
     """Write a segment, hash it and rename it into place (the caller holds the build lock). Nothing
     lists it yet: until a manifest does, clean-up may delete it."""
     import faiss
@@ -136,7 +120,7 @@ def write_segment(index_dir: Path, contents: SegmentContents) -> SegmentInfo:
         _save(staging / "chunk_vectors.npy", contents.chunk_vectors.astype(np.float32))
         _save(staging / "sentence_vectors.npy", contents.sentence_vectors.astype(np.float32))
         _save(staging / "chunk_doc.npy", np.array([c[2] for c in contents.chunks], dtype=np.int32))
-        dense = make_dense_index(contents.chunk_vectors)
+        dense, dense_info = dense_index(contents.chunk_vectors, settings)
         faiss.write_index(dense, str(staging / "dense.faiss"))
         _write_postings(staging / "bm25", contents.postings)
         record = integrity.record(staging)
@@ -146,7 +130,7 @@ def write_segment(index_dir: Path, contents: SegmentContents) -> SegmentInfo:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return SegmentInfo(name, len(contents.documents), len(contents.chunks), len(contents.sentences),
-                       {"type": type(dense).__name__, "ntotal": int(dense.ntotal)}, record)
+                       dense_info.to_json(), record)
 
 
 def _save(path: Path, array: np.ndarray) -> None:

@@ -18,6 +18,10 @@ Environment variables (all optional):
   LETTERS_QA_FUSION        score | rrf                             (default: score)
   LETTERS_QA_BUILD_WAIT    seconds a build waits for another build of the same index (default: 30)
   LETTERS_QA_MAX_SEGMENTS  segments an index may have before a build merges the small ones (default: 8)
+  LETTERS_QA_DENSE_MB      RAM the dense (FAISS) index may take when serving, in MB: exact search below
+                           ann_exact_limit chunks, then IVF-Flat while the float32 vectors fit, else IVF-PQ
+                           with the largest code that fits (default: 4096; index/ann.py)
+  LETTERS_QA_RAY_CPUS      CPUs of the local Ray started by --engine ray without --ray-address (default: 2)
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ _ENV = {
     "fusion": ("LETTERS_QA_FUSION", str),
     "build_wait_seconds": ("LETTERS_QA_BUILD_WAIT", float),
     "max_segments": ("LETTERS_QA_MAX_SEGMENTS", int),
+    "dense_memory_mb": ("LETTERS_QA_DENSE_MB", float),
+    "ray_local_cpus": ("LETTERS_QA_RAY_CPUS", int),
 }
 
 
@@ -98,6 +104,20 @@ class Settings:
     # plan_merge). Each segment adds a FAISS and a BM25 lookup per question (~0.1 ms at a few letters),
     # so 8 keeps that cost negligible while merges stay rare (Lucene's default tier holds 10).
     max_segments: int = 8
+    # dense index (index/ann.py): exact search up to ann_exact_limit chunks (bench/results/faiss_scaling.json:
+    # exact search stays under ~25 ms p50 to ~150k chunks on 2 shared cores); above it an IVF index whose
+    # nprobe is raised until recall@10 against exact search, measured on ann_recall_queries stored vectors,
+    # reaches ann_target_recall; IVF-PQ when the float32 vectors would not fit dense_memory_mb.
+    # 4096 MB: a quarter of a 16 GB server, leaving room for the texts, BM25 and the model.
+    dense_memory_mb: float = 4096.0
+    ann_exact_limit: int = 150_000
+    ann_target_recall: float = 0.95
+    ann_recall_queries: int = 200
+    # --engine ray: a local Ray (no --ray-address) gets ray_local_cpus CPUs and a small object store
+    # (a build's batches are a few MB); files are parsed ray_parse_batch at a time
+    ray_local_cpus: int = 2
+    ray_object_store_mb: int = 256
+    ray_parse_batch: int = 8
     k: int = 5
     fusion: Literal["rrf", "score"] = "score"  # measured better than RRF on the benchmark (eval/README.md)
     rrf_k: int = 60
@@ -127,6 +147,10 @@ class Settings:
             raise ValueError(f"build_wait_seconds must be >= 0, got {self.build_wait_seconds}")
         if self.max_segments < 1:
             raise ValueError(f"max_segments must be >= 1, got {self.max_segments}")
+        if self.dense_memory_mb <= 0 or self.ann_exact_limit < 0 or not 0 < self.ann_target_recall <= 1:
+            raise ValueError("dense_memory_mb must be > 0, ann_exact_limit >= 0 and ann_target_recall in (0, 1]")
+        if self.ray_local_cpus < 1 or self.ray_parse_batch < 1 or self.ray_object_store_mb < 80:
+            raise ValueError("ray_local_cpus and ray_parse_batch must be >= 1, ray_object_store_mb >= 80")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.fusion not in ("rrf", "score"):

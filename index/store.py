@@ -528,7 +528,8 @@ class IndexReader:
                 return index
             return self._part(seg.part("dense.faiss"), read)
         return self._lazy("_dense", lambda: SegmentedDense(
-            [(load_one(seg), seg.chunk_offset, self._live(seg)) for seg in self.segments], self.n_chunks))
+            [(load_one(seg), seg.chunk_offset, self._live(seg), lambda i=i: self.chunk_vectors.parts[i])
+             for i, seg in enumerate(self.segments)], self.n_chunks))
 
     @property
     def bm25(self) -> BM25:
