@@ -71,10 +71,10 @@ import numpy as np
 
 from . import integrity
 from .ann import dense_index
-from .settings import Settings
 from .entities import Entity
 from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .records import Chunk, LetterMetadata, Span
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
