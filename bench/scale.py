@@ -283,14 +283,26 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="letters-qa-scale-") as work:
             results["build"] = measure_builds(args.letters, Path(work))
         results["simulation"] = simulate(results["build"])
-    results["ann"] = [measure_ann(n, args.queries, budget) for n in args.ann_sizes for budget in args.ann_budget_mb]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() else {}
-    out.write_text(json.dumps({**previous, **{k: v for k, v in results.items() if v}}, indent=2) + "\n")
+    _save(out, previous, results)
     print_report(results)
+    results["ann"] = []
+    for n in args.ann_sizes:  # each size printed and saved as soon as it is measured (10M takes long)
+        for budget in args.ann_budget_mb:
+            results["ann"].append(measure_ann(n, args.queries, budget))
+            print_report({"ann": results["ann"][-1:]})
+            _save(out, previous, results)
     print(f"\nwritten to {out}")
     return 0
+
+
+def _save(out: Path, previous: dict, results: dict) -> None:
+    """The figures measured so far, over those of earlier runs (ANN figures kept per size and budget)."""
+    ann = {(a["n"], a["budget_mb"]): a for a in previous.get("ann", []) + results.get("ann", [])}
+    merged = {**previous, **{k: v for k, v in results.items() if v}, "ann": sorted(ann.values(), key=lambda a: a["n"])}
+    out.write_text(json.dumps(merged, indent=2) + "\n")
 
 
 if __name__ == "__main__":
