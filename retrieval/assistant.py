@@ -33,7 +33,7 @@ from .acronyms import acronym_definitions, expand_acronyms
 from .answer_model import AnswerModel
 from .candidates import FIELD_KINDS, Candidate, Sentence, relative, sentence_candidates
 from .confidence import signals as confidence_signals
-from .features import QuestionView, features, focus_tokens, other_subject, overlap
+from .features import KINDS, QuestionView, features, focus_tokens, other_subject, overlap
 from .names import NameIndex
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
@@ -312,13 +312,18 @@ class Assistant:
             reason = "no passage in the letters shares words or meaning with the question" if not considered.hits \
                 else "no sentence to quote"
             return Answer(question, None, True, 0.0, (), passages, "other", reason=reason)
-        if considered.unknown >= 1.0:  # a logical guard, not a fitted one: nothing the question asks about is in them
-            return Answer(question, None, True, 0.0, (), passages, "other",
-                          reason="none of the question's words occur in the letters")
         probabilities = self.model.question_model.probabilities(question)
-        scores = self.model.score(considered.rows, probabilities, self.model.kind_probabilities(question))
+        kind_probabilities = self.model.kind_probabilities(question)
+        scores = self.model.score(considered.rows, probabilities, kind_probabilities)
         order = np.argsort(-scores, kind="stable")
         best = considered.candidates[int(order[0])]
+        asks_for_this_part = best.kind.startswith("field:") and KINDS[int(np.argmax(kind_probabilities))] == best.kind
+        if considered.unknown >= 1.0 and not asks_for_this_part:
+            # a logical guard, not a fitted one: none of the question's words occur in the letters, so a
+            # span of their text cannot answer it; a part of the letter itself still can when the kind
+            # model reads the question as asking for exactly that part ("who signed it?")
+            return Answer(question, None, True, 0.0, (), passages, "other",
+                          reason="none of the question's words occur in the letters")
         found = confidence_signals(considered.candidates, considered.rows, scores, float(probabilities.max()),
                                    considered.passage_overlap, considered.unknown)
         score = self.model.confidence(found)
