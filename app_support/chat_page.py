@@ -465,15 +465,11 @@ def _handle(question: str, assistant, filters, compare: bool, bands: ConfidenceB
         log.exception("could not store the answer for feedback")
     msg = {"role": "assistant", "kind": "answer", "answer": answer, "answer_id": answer_id, "interpreted": shown,
            "labels": labels, "after": after, "letter_note": letter_note, "bound_letter": bound,
-           "words": answer_words(answer, bands),
+           "words": confidence_words(answer.abstained, answer.confidence, bands),
            "show_closest": bool(answer.passages) and (answer.signals or {}).get("passage_overlap", 0) > 0,
            "filtered": f"Searched {admitted} of {len(docs)} letters (filters on)" if filters and not bound else None}
     return _remember(interpreted, top or bound, msg)
 
-
-def answer_words(answer, bands: ConfidenceBands) -> str:
-    """Confidence in words: every answer, letter fields included, carries the one calibrated confidence."""
-    return confidence_words(answer.abstained, answer.confidence, bands)
 
 
 def _remember(interpreted: str, letter: str | None, msg: dict) -> dict:

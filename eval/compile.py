@@ -205,41 +205,39 @@ def load_drafts(drafts_dir: Path) -> tuple[list[Letter], list[DraftQuestion], li
     letters: list[Letter] = []
     questions: list[DraftQuestion] = []
     problems: list[str] = []
-    for path in sorted(Path(drafts_dir).glob("*.letters.jsonl")):
-        writer = path.name.split(".")[0]
-        try:
-            rows = read_jsonl(path)
-        except ValueError as exc:
-            problems.append(str(exc))
+    for writer, _, where, obj in _draft_rows(drafts_dir, "letters", problems):
+        if not isinstance(obj, dict) or not isinstance(obj.get("source"), str):
+            problems.append(f"{where}: not a catalogue entry with a source")
             continue
-        for n, obj in rows:
-            where = f"drafts/{path.name}:{n}"
-            if not isinstance(obj, dict) or not isinstance(obj.get("source"), str):
-                problems.append(f"{where}: not a catalogue entry with a source")
-                continue
-            meta_problems = metadata_problems(obj.get("metadata"))
-            if meta_problems:
-                problems.append(f"{where}: {obj['source']}: {meta_problems[0]}")
-                continue
-            layout = obj.get("layout") or []
-            letters.append(Letter(obj["source"], "", writer, str(obj.get("sender_kind")),
-                                  tuple(layout) if isinstance(layout, list) else (), format_of(obj["source"]) or "",
-                                  obj.get("pages") if isinstance(obj.get("pages"), int) else 1,
-                                  parse_metadata(obj["metadata"])))
-    for path in sorted(Path(drafts_dir).glob("*.questions.jsonl")):
-        writer = path.name.split(".")[0]
-        try:
-            rows = read_jsonl(path)
-        except ValueError as exc:
-            problems.append(str(exc))
+        meta_problems = metadata_problems(obj.get("metadata"))
+        if meta_problems:
+            problems.append(f"{where}: {obj['source']}: {meta_problems[0]}")
             continue
-        for n, obj in rows:
-            where = f"drafts/{path.name}:{n}"
-            try:
-                questions.append(_draft_question(obj, writer, n))
-            except ValueError as exc:
-                problems.append(f"{where}: {exc}")
+        layout = obj.get("layout") or []
+        letters.append(Letter(obj["source"], "", writer, str(obj.get("sender_kind")),
+                              tuple(layout) if isinstance(layout, list) else (), format_of(obj["source"]) or "",
+                              obj.get("pages") if isinstance(obj.get("pages"), int) else 1,
+                              parse_metadata(obj["metadata"])))
+    for writer, line, where, obj in _draft_rows(drafts_dir, "questions", problems):
+        try:
+            questions.append(_draft_question(obj, writer, line))
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
     return letters, questions, problems
+
+
+def _draft_rows(drafts_dir: Path, kind: str, problems: list[str]):
+    """(writer, line, "drafts/<file>:<line>", object) for every row of every writer's <kind> drafts; a file
+    that is not JSON lines is reported in `problems` and skipped."""
+    for path in sorted(Path(drafts_dir).glob(f"*.{kind}.jsonl")):
+        writer = path.name.split(".")[0]
+        try:
+            rows = read_jsonl(path)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        for n, obj in rows:
+            yield writer, n, f"drafts/{path.name}:{n}", obj
 
 
 def _draft_question(obj: object, writer: str, line: int) -> DraftQuestion:
