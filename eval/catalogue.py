@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from eval.questions import check_record
+
 ROOT = Path(__file__).resolve().parent
 LETTERS_DIR = ROOT / "letters"
 SOURCES_DIR = ROOT / "letters_src"
@@ -124,17 +126,7 @@ def parse_metadata(meta: dict) -> Metadata:
 
 def parse_letter(obj: object, where: str) -> Letter:
     """One catalogue entry; raises ValueError("where: reason") naming the first problem."""
-    if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected a JSON object")
-    missing = [f for f in ENTRY_FIELDS if f not in obj]
-    if missing:
-        raise ValueError(f"{where}: missing field(s): {', '.join(missing)}")
-    extra = sorted(set(obj) - set(ENTRY_FIELDS))
-    if extra:
-        raise ValueError(f"{where}: unknown field(s): {', '.join(extra)}")
-    for name in ("source", "split", "writer", "sender_kind", "format"):
-        if not isinstance(obj[name], str) or not obj[name].strip():
-            raise ValueError(f"{where}: {name!r} must be a non-empty string")
+    check_record(obj, where, ENTRY_FIELDS, ("source", "split", "writer", "sender_kind", "format"))
     if not isinstance(obj["layout"], list) or not all(isinstance(t, str) for t in obj["layout"]):
         raise ValueError(f"{where}: 'layout' must be a list of strings")
     if not isinstance(obj["pages"], int) or isinstance(obj["pages"], bool):

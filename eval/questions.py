@@ -49,6 +49,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def check_record(obj: object, where: str, fields: Iterable[str], strings: Iterable[str]) -> None:
+    """A JSONL record is an object with exactly `fields`, the `strings` among them non-empty text;
+    raises ValueError("where: reason") naming the first problem."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    fields = tuple(fields)
+    missing = [f for f in fields if f not in obj]
+    if missing:
+        raise ValueError(f"{where}: missing field(s): {', '.join(missing)}")
+    extra = sorted(set(obj) - set(fields))
+    if extra:
+        raise ValueError(f"{where}: unknown field(s): {', '.join(extra)}")
+    for name in strings:
+        if not isinstance(obj[name], str) or not obj[name].strip():
+            raise ValueError(f"{where}: {name!r} must be a non-empty string")
+
+
 def parse_question(obj: dict, line_no: int) -> Question:
     """Build a Question from one decoded JSON object.
 
@@ -57,17 +74,7 @@ def parse_question(obj: dict, line_no: int) -> Question:
     that a file with several mistakes reports all of them at once.
     """
     where = f"line {line_no}"
-    if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-    missing = [f for f in FIELDS if f not in obj]
-    if missing:
-        raise ValueError(f"{where}: missing field(s): {', '.join(missing)}")
-    extra = sorted(set(obj) - set(FIELDS))
-    if extra:
-        raise ValueError(f"{where}: unknown field(s): {', '.join(extra)}")
-    for name in ("id", "question", "category", "split"):
-        if not isinstance(obj[name], str) or not obj[name].strip():
-            raise ValueError(f"{where}: {name!r} must be a non-empty string")
+    check_record(obj, where, FIELDS, ("id", "question", "category", "split"))
     if not isinstance(obj["answerable"], bool):
         raise ValueError(f"{where}: 'answerable' must be true or false")
     answers = obj["answers"]

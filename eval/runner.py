@@ -180,28 +180,28 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _read(load, path: Path, missing: str, bad: str):
+    """`load(path)`, with a missing, unreadable or malformed file as a one-line UsageError."""
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise UsageError(missing) from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UsageError(f"{bad}: {exc}") from None
+
+
 def _load_inputs(questions_path: Path, catalogue_path: Path | None, corpus: Path) -> tuple[list[Question], list[Letter]]:
     """Questions and catalogue, checked against the letters; UsageError with one line otherwise."""
-    try:
-        questions = load_questions(questions_path)
-    except FileNotFoundError:
-        raise UsageError(f"no such questions file: {questions_path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read questions file {questions_path}: {exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"bad questions file: {exc}") from None
+    questions = _read(load_questions, questions_path, missing=f"no such questions file: {questions_path}",
+                      bad="bad questions file")
     if corpus.is_dir() and corpus.resolve() != LETTERS_DIR.resolve():
         # another folder of letters (the app's shipped corpus): the benchmark's questions about those letters
         present = {p.relative_to(corpus).as_posix() for p in corpus.rglob("*") if p.is_file()}
         questions = [q for q in questions if q.source is None or q.source in present]
     letters: list[Letter] = []
     if catalogue_path is not None:
-        try:
-            letters = load_catalogue(catalogue_path)
-        except FileNotFoundError:
-            raise UsageError(f"no such catalogue: {catalogue_path} (run python -m eval compile)") from None
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"bad catalogue: {exc}") from None
+        letters = _read(load_catalogue, catalogue_path,
+                        missing=f"no such catalogue: {catalogue_path} (run python -m eval compile)", bad="bad catalogue")
     if not corpus.is_dir():
         raise UsageError(f"corpus directory not found: {corpus}")
     problems = validate_questions(questions, corpus, text_reader(corpus))
