@@ -78,7 +78,9 @@ def warm_up(s: Settings | None = None) -> None:
         if build_name(s) is None:
             return
         load_model(s)
-        chat_page.letter_names(assistant(s))
+        ready = assistant(s)
+        chat_page.letter_names(ready)
+        ready.warm_up()
     except Exception:
         log.warning("could not open the index ahead of the first session", exc_info=True)
 

@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import logging
 import threading
+import tomllib
 from pathlib import Path
 
 import streamlit as st
@@ -16,8 +17,9 @@ from app_support import resources
 from index.settings import Settings
 from index.store import current_build
 from retrieval import Assistant
+from retrieval.assistant import WARM_UP_QUESTION
 
-from .conftest import APP
+from .conftest import APP, ROOT
 
 
 def test_streamlit_run_serves_app_py_as_an_app_whose_lifespan_preloads():
@@ -62,3 +64,19 @@ def test_a_damaged_index_is_only_logged_by_the_preload(app_env, caplog):
     with caplog.at_level(logging.WARNING, logger="app_support.resources"):
         resources.warm_up()  # no exception: the page meets the problem and says what is wrong
     assert "could not open the index" in caplog.text
+
+
+def test_once_the_index_is_open_the_preload_asks_one_question_so_the_first_reader_does_not_pay_for_it(
+        app_env, monkeypatch):
+    asked = []
+    real_ask = Assistant.ask
+    monkeypatch.setattr(Assistant, "ask", lambda self, question, *a, **k: asked.append(question)
+                        or real_ask(self, question, *a, **k))
+    resources.warm_up()
+    assert asked == [WARM_UP_QUESTION]
+
+
+def test_the_served_app_does_not_watch_its_source_files():
+    # the watcher walks every loaded module after each script run; a served app's files do not change
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["fileWatcherType"] == "none"
