@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import sys
 import threading
 import tomllib
 from pathlib import Path
@@ -22,7 +23,10 @@ from retrieval.assistant import WARM_UP_QUESTION
 from .conftest import APP, ROOT
 
 
-def test_streamlit_run_serves_app_py_as_an_app_whose_lifespan_preloads():
+def test_streamlit_run_serves_app_py_as_an_app_whose_lifespan_preloads(monkeypatch):
+    from streamlit.components.v2 import manifest_scanner
+
+    monkeypatch.setattr(manifest_scanner, "scan_component_manifests", manifest_scanner.scan_component_manifests)
     found = discover_asgi_app(Path(APP))
     assert found.is_asgi_app and found.import_string == "app:app"
     spec = importlib.util.spec_from_file_location("app_served", APP)
@@ -30,6 +34,7 @@ def test_streamlit_run_serves_app_py_as_an_app_whose_lifespan_preloads():
     spec.loader.exec_module(module)  # imported, not run as a page: no page config, no navigation
     assert isinstance(module.app, st.App)
     assert module.app._user_lifespan is resources.preload
+    assert manifest_scanner.scan_component_manifests.remembers_empty  # installed before the runtime exists
 
 
 def test_the_lifespan_returns_at_once_and_the_first_session_reuses_what_it_loaded(app_env, monkeypatch):
@@ -41,10 +46,16 @@ def test_the_lifespan_returns_at_once_and_the_first_session_reuses_what_it_loade
         async with resources.preload(None):
             pass  # the server would serve here; the load goes on in the background
 
+    switch_interval = sys.getswitchinterval()
+    real_warm_up = resources.warm_up
+    during = []
+    monkeypatch.setattr(resources, "warm_up", lambda: during.append(sys.getswitchinterval()) or real_warm_up())
     asyncio.run(serve())
     assert delta_generator._use_warning_has_been_displayed  # Streamlit's "not run by streamlit run?" check
     [thread] = [t for t in threading.enumerate() if t.name == "letters-qa-preload"]
     thread.join(120)
+    # the GIL changes hands often while the preload runs beside the server, as before once it is done
+    assert during == [resources.PRELOAD_SWITCH_INTERVAL_S] < [switch_interval] == [sys.getswitchinterval()]
     assert loads == [1]
     first_session = resources.assistant(Settings.from_env())
     assert loads == [1] and first_session.documents  # the session got the preloaded Assistant
