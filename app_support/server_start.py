@@ -19,16 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def packages_fingerprint(paths: list[str] | None = None) -> str:
-    """A digest of the import path's folders: each folder's modification time (it changes when a
-    package is installed, upgraded or removed) and its *.dist-info / *.egg-info entries."""
+    """A digest of the import path's package folders (those holding *.dist-info / *.egg-info entries):
+    their entries and modification times (a folder's changes when a package is installed, upgraded or
+    removed). Other folders on the path (the app's own, which changes as it is edited) do not count."""
     digest = hashlib.sha256()
     for entry in sys.path if paths is None else paths:
         try:
-            folder = os.stat(entry or ".")
             names = sorted(e.name for e in os.scandir(entry or ".") if e.name.endswith((".dist-info", ".egg-info")))
+            modified = os.stat(entry or ".").st_mtime_ns
         except (NotADirectoryError, FileNotFoundError, PermissionError):
             continue  # a zip file or a missing folder on sys.path holds no installed distribution we scan
-        digest.update(f"{entry}\0{folder.st_mtime_ns}\0{'/'.join(names)}\n".encode())
+        if names:
+            digest.update(f"{entry}\0{modified}\0{'/'.join(names)}\n".encode())
     return digest.hexdigest()[:32]
 
 

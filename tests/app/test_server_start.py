@@ -20,15 +20,19 @@ def scans(monkeypatch):
     return calls
 
 
-def test_the_fingerprint_follows_installs_and_removals(tmp_path):
-    (tmp_path / "alpha-1.0.dist-info").mkdir()
+def test_the_fingerprint_follows_installs_and_removals_in_the_package_folders_only(tmp_path):
+    site, app = tmp_path / "site-packages", tmp_path / "app"
+    site.mkdir(), app.mkdir()
+    (site / "alpha-1.0.dist-info").mkdir()
     (tmp_path / "archive.zip").write_bytes(b"")
-    path = [str(tmp_path), str(tmp_path / "missing"), str(tmp_path / "archive.zip")]  # only folders count
+    path = [str(site), str(app), str(tmp_path / "missing"), str(tmp_path / "archive.zip")]
     before = packages_fingerprint(path)
     assert packages_fingerprint(path) == before
-    (tmp_path / "beta-2.0.dist-info").mkdir()
+    (app / "edited.py").write_text("# the app's own folder changes as it is edited")
+    assert packages_fingerprint(path) == before
+    (site / "beta-2.0.dist-info").mkdir()
     installed = packages_fingerprint(path)
-    (tmp_path / "beta-2.0.dist-info").rmdir()
+    (site / "beta-2.0.dist-info").rmdir()
     removed = packages_fingerprint(path)
     assert len({before, installed, removed}) == 3
 
