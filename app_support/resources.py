@@ -85,9 +85,9 @@ def _warm_up_beside_the_server() -> None:
 
 
 def warm_up(s: Settings | None = None) -> None:
-    """Import the pages and load what the first question needs; with no index yet, only the imports
-    (the page builds the first index itself, with visible steps). A failure is only logged: the page
-    meets it again and says what is wrong."""
+    """Import the pages, load what the first question needs, then ask a warm-up question; with no index
+    yet, only the imports (the page builds the first index itself, with visible steps). A failure is
+    only logged: the page meets it again and says what is wrong."""
     try:
         from app_support import benchmark_page, chat_page  # noqa: F401  (most of a first run's imports)
 
@@ -97,9 +97,13 @@ def warm_up(s: Settings | None = None) -> None:
         load_model(s)
         ready = assistant(s)
         chat_page.letter_names(ready)
-        ready.warm_up()
     except Exception:
         log.warning("could not open the index ahead of the first session", exc_info=True)
+        return
+    try:
+        ready.warm_up()
+    except Exception:  # e.g. letters in another language refuse the question: the first one runs cold
+        log.warning("the warm-up question failed (the first question will take longer)", exc_info=True)
 
 
 def _skip_direct_run_check() -> None:

@@ -20,7 +20,7 @@ from index.store import current_build
 from retrieval import Assistant
 from retrieval.assistant import WARM_UP_QUESTION
 
-from .conftest import APP, ROOT
+from .conftest import APP, ROOT, SCF_QUESTION
 
 
 def test_streamlit_run_serves_app_py_as_an_app_whose_lifespan_preloads(monkeypatch):
@@ -91,3 +91,16 @@ def test_the_served_app_does_not_watch_its_source_files():
     # the watcher walks every loaded module after each script run; a served app's files do not change
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["fileWatcherType"] == "none"
+
+
+def test_a_failed_warm_up_question_is_only_logged_and_the_index_stays_open(app_env, monkeypatch, caplog):
+    from retrieval import QuestionError
+
+    def refuse(self):
+        raise QuestionError("the question does not look like English words the letters use")
+
+    monkeypatch.setattr(Assistant, "warm_up", refuse)
+    with caplog.at_level(logging.WARNING, logger="app_support.resources"):
+        resources.warm_up()
+    assert "warm-up question failed" in caplog.text and "could not open the index" not in caplog.text
+    assert resources.assistant(Settings.from_env()).ask(SCF_QUESTION).answer
