@@ -21,6 +21,7 @@ _BUILD_LOCK = threading.Lock()  # one build at a time per process, whatever the 
 # (0.26 s with no background work). A chosen figure, not a fitted one: shorter hands the GIL over more
 # often for no visible gain.
 PRELOAD_SWITCH_INTERVAL_S = 0.0005
+_OPENED: set[tuple[str, str]] = set()  # (index folder, build) whose Assistant this process has opened
 STAGES = {"reading": (0.0, 0.15, "Reading the letters"), "chunking": (0.15, 0.25, "Splitting them into passages"),
           "embedding": (0.25, 1.0, "Reading passages for meaning")}
 
@@ -53,7 +54,16 @@ def assistant(s: Settings):
     name = build_name(s)
     if name is None:
         raise IndexUnavailable("there is no index yet")
-    return _load(str(Path(s.index_dir).resolve()), str(Path(s.corpus_dir).resolve())).current()
+    index_dir = str(Path(s.index_dir).resolve())
+    found = _load(index_dir, str(Path(s.corpus_dir).resolve())).current()
+    _OPENED.add((index_dir, found.reader.build.name))
+    return found
+
+
+def is_open(s: Settings, name: str) -> bool:
+    """Whether this process has already opened build `name` of the index (the preload, or an earlier
+    session), so that a new session gets it at once, without start-up steps."""
+    return (str(Path(s.index_dir).resolve()), name) in _OPENED
 
 
 def load_model(s: Settings) -> None:

@@ -104,3 +104,25 @@ def test_a_failed_warm_up_question_is_only_logged_and_the_index_stays_open(app_e
         resources.warm_up()
     assert "warm-up question failed" in caplog.text and "could not open the index" not in caplog.text
     assert resources.assistant(Settings.from_env()).ask(SCF_QUESTION).answer
+
+
+def test_a_session_arriving_before_the_index_is_open_sees_the_steps(app_env):
+    from .conftest import new_app
+
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert at.session_state["startup_steps"] == ["Checking the index of letters", "Loading the language model",
+                                                 "Opening the index"]
+    assert at.chat_input and not at.status  # the box is gone once ready
+
+
+def test_a_session_of_a_server_that_has_opened_the_index_starts_at_once_without_steps(app_env):
+    from .conftest import new_app
+
+    resources.warm_up()  # what the server's preload did before this browser arrived
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert "startup_steps" not in at.session_state and not at.status
+    assert at.chat_input
