@@ -79,16 +79,19 @@ def _report(saved=(), rejected=(), summary="", skipped=()) -> dict:
 
 # --- start-up ---------------------------------------------------------------------------------------
 def _start(settings):
-    """The Assistant, after visible start-up steps (first run of a session or after a new build);
-    None when there is nothing to answer from. The steps box is removed once everything is ready."""
+    """The Assistant, after visible start-up steps while the index is being built or opened (first run
+    of a session before the server has opened it, or after a new build); None when there is nothing to
+    answer from. The steps box is removed once everything is ready."""
     from index.building import NothingToIndex
     from index.store import IndexUnavailable
 
     ss = st.session_state
     name = resources.build_name(settings)
-    if name is not None and ss.get("ready_build") == name:
-        try:
-            return resources.assistant(settings)
+    if name is not None and (ss.get("ready_build") == name or resources.is_open(settings, name)):
+        try:  # nothing to wait for: no steps (a new session of a server that is up starts at once)
+            found = resources.assistant(settings)
+            ss["ready_build"] = name
+            return found
         except IndexUnavailable:
             pass
     steps = ss["startup_steps"] = []

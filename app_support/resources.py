@@ -4,6 +4,7 @@ batch, and start-up shown as visible steps."""
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,13 @@ from index.settings import Settings
 
 log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()  # one build at a time per process, whatever the sessions do
+# While the preload runs, the thread serving the page (its ~110 script files, then the session's
+# messages) waits for the GIL up to this long at every step, instead of Python's default 5 ms: with a
+# busy background thread, 60 of the page's files took 1.5 s to serve at 5 ms and 0.4-0.7 s at 0.5 ms
+# (0.26 s with no background work). A chosen figure, not a fitted one: shorter hands the GIL over more
+# often for no visible gain.
+PRELOAD_SWITCH_INTERVAL_S = 0.0005
+_OPENED: set[tuple[str, str]] = set()  # (index folder, build) whose Assistant this process has opened
 STAGES = {"reading": (0.0, 0.15, "Reading the letters"), "chunking": (0.15, 0.25, "Splitting them into passages"),
           "embedding": (0.25, 1.0, "Reading passages for meaning")}
 
@@ -46,7 +54,16 @@ def assistant(s: Settings):
     name = build_name(s)
     if name is None:
         raise IndexUnavailable("there is no index yet")
-    return _load(str(Path(s.index_dir).resolve()), str(Path(s.corpus_dir).resolve())).current()
+    index_dir = str(Path(s.index_dir).resolve())
+    found = _load(index_dir, str(Path(s.corpus_dir).resolve())).current()
+    _OPENED.add((index_dir, found.reader.build.name))
+    return found
+
+
+def is_open(s: Settings, name: str) -> bool:
+    """Whether this process has already opened build `name` of the index (the preload, or an earlier
+    session), so that a new session gets it at once, without start-up steps."""
+    return (str(Path(s.index_dir).resolve()), name) in _OPENED
 
 
 def load_model(s: Settings) -> None:
@@ -63,14 +80,24 @@ async def preload(_app):
     answers at once and the first session finds them loaded (or waits for the load under way: the
     cached resource computes once). The thread dies with the server."""
     _skip_direct_run_check()
-    threading.Thread(target=warm_up, name="letters-qa-preload", daemon=True).start()
+    threading.Thread(target=_warm_up_beside_the_server, name="letters-qa-preload", daemon=True).start()
     yield
 
 
+def _warm_up_beside_the_server() -> None:
+    """warm_up(), handing the GIL to the threads serving the browser often while it runs."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, PRELOAD_SWITCH_INTERVAL_S))
+    try:
+        warm_up()
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def warm_up(s: Settings | None = None) -> None:
-    """Import the pages and load what the first question needs; with no index yet, only the imports
-    (the page builds the first index itself, with visible steps). A failure is only logged: the page
-    meets it again and says what is wrong."""
+    """Import the pages, load what the first question needs, then ask a warm-up question; with no index
+    yet, only the imports (the page builds the first index itself, with visible steps). A failure is
+    only logged: the page meets it again and says what is wrong."""
     try:
         from app_support import benchmark_page, chat_page  # noqa: F401  (most of a first run's imports)
 
@@ -78,9 +105,15 @@ def warm_up(s: Settings | None = None) -> None:
         if build_name(s) is None:
             return
         load_model(s)
-        chat_page.letter_names(assistant(s))
+        ready = assistant(s)
+        chat_page.letter_names(ready)
     except Exception:
         log.warning("could not open the index ahead of the first session", exc_info=True)
+        return
+    try:
+        ready.warm_up()
+    except Exception:  # e.g. letters in another language refuse the question: the first one runs cold
+        log.warning("the warm-up question failed (the first question will take longer)", exc_info=True)
 
 
 def _skip_direct_run_check() -> None:

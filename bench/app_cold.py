@@ -4,7 +4,12 @@ With the index already built, each run starts `streamlit run app.py` (headless, 
 127.0.0.1) and, in Debian's Chromium driven by Playwright, times from the server's launch to
 
   ready_s         the chat input usable (enabled, on the page, the start-up steps gone), and
-  first_answer_s  the first answer rendered after typing a question into it.
+  first_answer_s  the first answer rendered after typing a question into it,
+
+with the steps between: healthy_s (the server answers its health check), page_loaded_s (the page's
+scripts have run: DOMContentLoaded), first_element_s (the first element the app's script drew is on
+the page), answer_after_ask_s; and the server process's CPU seconds up to each of healthy, ready and
+the answer (server_cpu_healthy_s, server_cpu_ready_s, server_cpu_s).
 
 The browser is launched before the server and is not part of the timing: a user restarting the app
 already has a browser open. Medians over the runs; every run's figures are kept too. The helpers
@@ -136,6 +141,9 @@ _ANSWERED_JS = """() => {
 }"""
 
 
+_FIRST_ELEMENT = "h1"  # the first thing the app's script draws: its title, above the start-up steps
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds a process has used so far (Linux /proc), None where unknown. On a
     shared machine the server's CPU is the figure that other people's load does not inflate."""
@@ -156,12 +164,17 @@ def one_run(browser, corpus: Path, index_dir: Path, question: str, log: Path, ro
         guard(page, outside, inside)
         with Server(corpus, index_dir, log, root=root) as server:
             healthy = time.perf_counter() - server.started
+            cpu_healthy = cpu_seconds(server.process.pid)
             page.goto(server.url, wait_until="domcontentloaded")
+            loaded = time.perf_counter() - server.started
+            page.wait_for_selector(_FIRST_ELEMENT, timeout=READY_TIMEOUT_S * 1000)
+            first_element = time.perf_counter() - server.started
             box = page.get_by_placeholder(CHAT_PLACEHOLDER)
             box.wait_for(state="visible", timeout=READY_TIMEOUT_S * 1000)
             page.wait_for_function("() => { const b = document.querySelector('[data-testid=\"stChatInputTextArea\"]');"
                                    " return b && !b.disabled; }", timeout=READY_TIMEOUT_S * 1000)
             ready = time.perf_counter() - server.started
+            cpu_ready = cpu_seconds(server.process.pid)
             asked_at = time.perf_counter()
             box.fill(question)
             box.press("Enter")
@@ -172,8 +185,9 @@ def one_run(browser, corpus: Path, index_dir: Path, question: str, log: Path, ro
         page.close()
     if outside:
         raise RuntimeError(f"requests left 127.0.0.1: {outside}")
-    return {"healthy_s": healthy, "ready_s": ready, "answer_after_ask_s": answered - asked_at,
-            "first_answer_s": answered - server.started, "server_cpu_s": cpu}
+    return {"healthy_s": healthy, "page_loaded_s": loaded, "first_element_s": first_element, "ready_s": ready,
+            "answer_after_ask_s": answered - asked_at, "first_answer_s": answered - server.started,
+            "server_cpu_healthy_s": cpu_healthy, "server_cpu_ready_s": cpu_ready, "server_cpu_s": cpu}
 
 
 def _medians(results: list[dict]) -> dict:
@@ -236,12 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(args.corpus, index_dir, args.question, args.runs,
                          log=lambda m: print(m, file=sys.stderr, flush=True),
                          roots=(ROOT, *[a.resolve() for a in args.against]))
-    for root, figures in result["by_root"].items():
-        cpu = figures["app_server_cpu_s"]
-        print(f"{root}: app restart, median of {result['runs']}: chat usable {figures['app_ready_s']:.2f} s, "
-              f"first answer {figures['app_first_answer_s']:.2f} s "
-              f"(answer {figures['app_answer_after_ask_s']:.2f} s after asking)"
+    for root, f in result["by_root"].items():
+        cpu = f["app_server_cpu_s"]
+        print(f"{root}: app restart, median of {result['runs']}: chat usable {f['app_ready_s']:.2f} s, "
+              f"first answer {f['app_first_answer_s']:.2f} s "
+              f"(answer {f['app_answer_after_ask_s']:.2f} s after asking)"
               + (f"; server CPU {cpu:.2f} s" if cpu is not None else ""))
+        print(f"  steps (s from launch): server healthy {f['app_healthy_s']:.2f}, page loaded {f['app_page_loaded_s']:.2f}, "
+              f"first element {f['app_first_element_s']:.2f}, chat usable {f['app_ready_s']:.2f}, "
+              f"first answer {f['app_first_answer_s']:.2f}"
+              + ("" if cpu is None else f"; server CPU to healthy {f['app_server_cpu_healthy_s']:.2f}, "
+                 f"to usable {f['app_server_cpu_ready_s']:.2f}, to the answer {cpu:.2f}"))
     print(json.dumps(result))
     return 0
 

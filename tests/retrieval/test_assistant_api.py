@@ -22,3 +22,14 @@ def test_vocabulary_counts_the_letters_using_each_word(assistant):
     assert vocabulary.letters_using("Zanzibar") == 0
     assert assistant.vocabulary() is vocabulary  # computed once per build
 
+
+
+def test_the_warm_up_question_runs_every_stage_a_real_question_runs(assistant):
+    from retrieval.assistant import WARM_UP_QUESTION
+
+    considered = assistant.consider(WARM_UP_QUESTION)
+    kinds = {c.kind for c in considered.candidates}
+    assert considered.hits and considered.passages
+    assert any(k.startswith("field:") for k in kinds)  # the letters' structure is read
+    assert any(not k.startswith("field:") for k in kinds)  # and their sentences
+    assert assistant.warm_up() is None  # the answer is dropped
