@@ -131,19 +131,27 @@ def _anchors(text: str, asked: set[str]) -> list[int]:
 
 @dataclass(frozen=True)
 class _SpanFacts:
-    """What the features read from a span's own text, whatever the question (cached per text)."""
+    """What the features read from a candidate span whatever the question (cached per sentence text,
+    span and kind)."""
 
+    kind: float  # id in KINDS
+    label: float  # id in LABELS (0: none)
+    length: int  # characters
     tokens: tuple[str, ...]
     log_words: float  # log(1 + number of words)
     has_digit: float
     capitalised_share: float  # share of its words that start with a capital
+    near_anchors: bool  # an entity or clause: how close it sits to the question's words counts
 
 
 @functools.lru_cache(maxsize=65536)
-def _span_facts(span: str) -> _SpanFacts:
+def _span_facts(text: str, start: int, end: int, kind: str, label: str) -> _SpanFacts:
+    span = text[start:end]
     words = span.split()
-    return _SpanFacts(tuple(tokens(span)), math.log1p(len(words)), float(_DIGIT.search(span) is not None),
-                      sum(map(str.isupper, [w[0] for w in words])) / max(1, len(words)))
+    return _SpanFacts(_KIND_ID.get(kind, -1), _LABEL_ID.get(label, 0), len(span), tuple(tokens(span)),
+                      math.log1p(len(words)), float(_DIGIT.search(span) is not None),
+                      sum(map(str.isupper, [w[0] for w in words])) / max(1, len(words)),
+                      kind != "sentence" and not kind.startswith("field:"))
 
 
 def _covered(idf: Mapping[str, float], total: float, present: frozenset[str]) -> float:
@@ -166,7 +174,7 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
     """One row of FEATURES per candidate (float64, shape (len(candidates), len(FEATURES))).
 
     What depends only on a sentence is computed once per sentence (a letter-field holder may share its
-    row with a retrieved sentence) and what depends only on a span's text once per text (cached across
+    row with a retrieved sentence) and what depends only on a span once per span (cached across
     questions); the rest is columns of numpy arithmetic. Same values as row-by-row Python: each column
     is the same IEEE operations on the same operands."""
     if not candidates:
@@ -206,12 +214,11 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
         of_sentence.append(j)
         anchors, kinds = sentence_facts[j]
         start, end = c.start, c.end
-        span = s.text[start:end]
-        position.append((start, len(span), s.start + start, s.start + end))
-        facts = _span_facts(span)
+        facts = _span_facts(s.text, start, end, c.kind, c.label)
+        position.append((start, facts.length, s.start + start, s.start + end))
         span_tokens = facts.tokens
         proximity = 0.0
-        if anchors and c.kind != "sentence" and not c.kind.startswith("field:"):
+        if anchors and facts.near_anchors:
             left = bisect_left(anchors, start)  # anchors before the span, and from its end on
             right = bisect_left(anchors, end)
             distance = min(start - anchors[left - 1] if left else math.inf,
@@ -219,7 +226,7 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
             if distance < math.inf:
                 proximity = 1.0 / (1.0 + distance / 25.0)
         values.append((
-            _KIND_ID.get(c.kind, -1), _LABEL_ID.get(c.label, 0),
+            facts.kind, facts.label,
             (len(span_tokens) - sum(map(asked.__contains__, span_tokens))) / max(1, len(span_tokens)),
             facts.log_words, proximity, facts.has_digit, facts.capitalised_share, kinds.get(c.kind, 0),
             float(bool(focus) and not focus.isdisjoint(span_tokens)),
