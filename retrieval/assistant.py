@@ -278,13 +278,14 @@ class Assistant:
             naming = [phrase for phrase, _, _ in matches]
         hits = self.searcher.search(question, vector, max(k, CANDIDATE_PASSAGES), filters,
                                     {o: settings.name_boost * w for o, w in named.items()}, arms=settings.arms)
-        passages = self._passages(hits[:k])
+        chunks = self.reader.chunks([h.row for h in hits[:max(k, CANDIDATE_PASSAGES)]])  # one query for both uses
+        passages = self._passages(hits[:k], chunks)
         ignore = set(tokens(" ".join(naming)))
         q_tokens = tuple(t for t in tokens(question) if t not in ignore) or tuple(tokens(question))
         top_letter = int(self.reader.chunk_doc[hits[0].row]) if hits else -1
         view = QuestionView(question, q_tokens, {t: self._idf(t) for t in set(q_tokens)}, named, top_letter,
                             other_subject(question, ignore), focus_tokens(question))
-        found = self._sentences(hits[:CANDIDATE_PASSAGES], vector)
+        found = self._sentences(hits[:CANDIDATE_PASSAGES], chunks, vector)
         sentences = [s for s, _ in found]
         candidates = [Candidate(s, *span) for s, spans in found for span in spans]
         candidates += self._acronym_candidates(question, sentences, vector)
@@ -345,9 +346,9 @@ class Assistant:
         df, n = self._document_frequency
         return float(np.log((n + 1) / (df.get(token, 0) + 1)))
 
-    def _sentences(self, hits: list[Hit], vector: np.ndarray) -> list[tuple[Sentence, tuple]]:
-        """The sentences of the hits' passages, each with its candidate spans (letters.SentenceParts.spans)."""
-        chunks = self.reader.chunks([h.row for h in hits])
+    def _sentences(self, hits: list[Hit], chunks: list, vector: np.ndarray) -> list[tuple[Sentence, tuple]]:
+        """The sentences of the hits' passages (`chunks`: theirs, in order), each with its candidate spans
+        (letters.SentenceParts.spans)."""
         out: dict[int, tuple[Sentence, tuple]] = {}
         sentence_vectors = self.reader.sentence_vectors
         for rank, (chunk, hit) in enumerate(zip(chunks, hits), start=1):
@@ -406,8 +407,7 @@ class Assistant:
                     out.append(Candidate(holder, start - holder.start, end - holder.start, "acronym"))
         return out
 
-    def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
-        chunks = self.reader.chunks([h.row for h in hits])  # one query for all of them
+    def _passages(self, hits: list[Hit], chunks: list) -> tuple[Passage, ...]:
         return tuple(Passage(self.documents[c.doc_ordinal].doc_id, self.documents[c.doc_ordinal].source, c.chunk_id,
                              c.char_start, c.char_end, c.text, h.score, h.row) for c, h in zip(chunks, hits))
 
