@@ -148,6 +148,7 @@ class Assistant:
             fresh._encode_lock = self._encode_lock  # one embedder, one lock
             self._latest = fresh
             latest.reader.retire()  # its build can go once the calls still using it finish
+            latest.letters.clear()  # and what was read of its letters with it
             return fresh
 
     @contextmanager

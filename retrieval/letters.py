@@ -100,3 +100,6 @@ class LetterCache:
 
     def info(self):
         return self._get.cache_info()
+
+    def clear(self) -> None:
+        self._get.cache_clear()
