@@ -5,7 +5,8 @@ to the answer path (speed, caching) left every answer and confidence as it was.
     python -m bench.answers diff BEFORE.json AFTER.json [--tolerance 1e-9]
 
 `save` also prints the warm ask latency over the questions (median and 95th percentile, ms; the
-first questions warm the model and the letters up untimed). `diff` exits 1 when an answer, its
+first questions warm the model and the letters up untimed) and the process CPU time per ask (all
+threads; what other people's load on a shared machine inflates least). `diff` exits 1 when an answer, its
 citations or passages differ, or a confidence, citation score or confidence signal differs by more
 than the tolerance (floats summed in another order differ in the last bits).
 """
@@ -36,17 +37,18 @@ def record(answer) -> dict:
             "signals": dict(answer.signals or {})}
 
 
-def snapshot(assistant, questions: list[str]) -> tuple[list[dict], list[float]]:
-    """The records of every question's answer and the ask times in ms."""
+def snapshot(assistant, questions: list[str]) -> tuple[list[dict], list[float], list[float]]:
+    """The records of every question's answer, the ask times and the CPU times per ask, in ms."""
     for question in questions[:WARMUP]:
         assistant.ask(question)
-    records, times = [], []
+    records, times, cpu = [], [], []
     for question in questions:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         answer = assistant.ask(question)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         records.append(record(answer))
-    return records, times
+    return records, times, cpu
 
 
 def differences(before: list[dict], after: list[dict], tolerance: float = 1e-9) -> list[str]:
@@ -84,10 +86,11 @@ def main(argv=None) -> int:
     if args.command == "save":
         from retrieval import Assistant
 
-        records, times = snapshot(Assistant.load(args.index_dir), benchmark_questions(args.questions))
+        records, times, cpu = snapshot(Assistant.load(args.index_dir), benchmark_questions(args.questions))
         args.out.write_text(json.dumps(records, indent=1), encoding="utf-8")
         print(f"{len(records)} answers saved to {args.out}; warm ask p50 {statistics.median(times):.1f} ms, "
-              f"p95 {percentile(times, 95):.1f} ms")
+              f"p95 {percentile(times, 95):.1f} ms; CPU per ask p50 {statistics.median(cpu):.1f} ms, "
+              f"p95 {percentile(cpu, 95):.1f} ms")
         return 0
     try:
         before, after = (json.loads(path.read_text(encoding="utf-8")) for path in (args.before, args.after))

@@ -10,8 +10,8 @@ QUESTIONS = ["Who signed the Riverton letter?", "How many roads policing officer
 
 
 def test_saved_answers_survive_json_and_flag_every_change(town_assistant, tmp_path):
-    records, times = snapshot(town_assistant, QUESTIONS)
-    assert len(records) == len(times) == 3 and all(t > 0 for t in times)
+    records, times, cpu = snapshot(town_assistant, QUESTIONS)
+    assert len(records) == len(times) == len(cpu) == 3 and all(t > 0 for t in times)
     again = json.loads(json.dumps(records))
     assert differences(records, again) == []
     nudged = json.loads(json.dumps(records))
