@@ -119,7 +119,7 @@ def _word_tokens(text: str) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)  # a sentence and its context, ~2 KB each: 4,600 at the 46-letter benchmark
 def _token_set(text: str) -> frozenset[str]:
     return frozenset(tokens(text))
 
