@@ -22,6 +22,8 @@ Environment variables (all optional):
                            ann_exact_limit chunks, then IVF-Flat while the float32 vectors fit, else IVF-PQ
                            with the largest code that fits (default: 4096; index/ann.py)
   LETTERS_QA_RAY_CPUS      CPUs of the local Ray started by --engine ray without --ray-address (default: 2)
+  LETTERS_QA_LETTER_CACHE  letters whose text, entities, sentences and structure a running assistant keeps
+                           read (default: 256; retrieval/letters.py)
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ _ENV = {
     "max_segments": ("LETTERS_QA_MAX_SEGMENTS", int),
     "dense_memory_mb": ("LETTERS_QA_DENSE_MB", float),
     "ray_local_cpus": ("LETTERS_QA_RAY_CPUS", int),
+    "letter_cache_size": ("LETTERS_QA_LETTER_CACHE", int),
 }
 
 
@@ -126,6 +129,11 @@ class Settings:
     use_answer_types: bool = True
     use_name_matching: bool = True
     arms: tuple[str, ...] = ("dense", "bm25")
+    # answering keeps the most recently used letters read (retrieval/letters.py: ~40 ms to read a letter's
+    # structure, then its sentences' candidate spans as they are met): measured 124 KB a letter with every
+    # sentence met (46 benchmark letters: 5.7 MB), so 256 letters hold at most ~32 MB and cover every letter
+    # the shipped and benchmark corpora have
+    letter_cache_size: int = 256
     abstain_threshold: float = field(default_factory=lambda: float(load_calibration().get("threshold", 0.5)))
 
     def __post_init__(self) -> None:
@@ -151,6 +159,8 @@ class Settings:
             raise ValueError("dense_memory_mb must be > 0, ann_exact_limit >= 0 and ann_target_recall in (0, 1]")
         if self.ray_local_cpus < 1 or self.ray_parse_batch < 1 or self.ray_object_store_mb < 80:
             raise ValueError("ray_local_cpus and ray_parse_batch must be >= 1, ray_object_store_mb >= 80")
+        if self.letter_cache_size < 1:
+            raise ValueError(f"letter_cache_size must be >= 1, got {self.letter_cache_size}")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.fusion not in ("rrf", "score"):

@@ -26,14 +26,11 @@ from index.lexical import STOP_WORDS, TOKENIZER_VERSION, tokens, words
 from index.settings import Settings
 from index.store import DocumentRecord, IndexReader, IndexUnavailable
 
-from index.entities import Entity
-from index.structure import LetterStructure, read_structure
-
-from .acronyms import acronym_definitions, expand_acronyms
 from .answer_model import AnswerModel
-from .candidates import FIELD_KINDS, Candidate, Sentence, relative, sentence_candidates
+from .candidates import FIELD_KINDS, Candidate, Sentence, relative
 from .confidence import signals as confidence_signals
 from .features import KINDS, QuestionView, features, focus_tokens, other_subject, overlap
+from .letters import Letter, LetterCache
 from .names import NameIndex
 from .records import Answer, Citation, Passage
 from .search import Filters, Hit, HybridSearcher
@@ -92,10 +89,7 @@ class Assistant:
         self.searcher = HybridSearcher(reader, settings)
         self.names = NameIndex(reader.documents)
         self.model = model
-        self._definitions: dict[int, dict[str, tuple[int, int]]] = {}  # acronyms each letter defines
-        self._entities: dict[int, tuple[list[Entity], list[int]]] = {}  # sorted by start, and the starts
-        self._letter_sentences: dict[int, list] = {}
-        self._structures: dict[int, LetterStructure] = {}
+        self.letters = LetterCache(reader, settings.letter_cache_size)
         self._document_frequency: tuple[dict[str, int], int] | None = None
         self._encode_lock = threading.Lock()
         self._reopen_lock = threading.Lock()
@@ -157,6 +151,7 @@ class Assistant:
             fresh._encode_lock = self._encode_lock  # one embedder, one lock
             self._latest = fresh
             latest.reader.retire()  # its build can go once the calls still using it finish
+            latest.letters.clear()  # and what was read of its letters with it
             return fresh
 
     @contextmanager
@@ -293,14 +288,16 @@ class Assistant:
             naming = [phrase for phrase, _, _ in matches]
         hits = self.searcher.search(question, vector, max(k, CANDIDATE_PASSAGES), filters,
                                     {o: settings.name_boost * w for o, w in named.items()}, arms=settings.arms)
-        passages = self._passages(hits[:k])
+        chunks = self.reader.chunks([h.row for h in hits[:max(k, CANDIDATE_PASSAGES)]])  # one query for both uses
+        passages = self._passages(hits[:k], chunks)
         ignore = set(tokens(" ".join(naming)))
         q_tokens = tuple(t for t in tokens(question) if t not in ignore) or tuple(tokens(question))
         top_letter = int(self.reader.chunk_doc[hits[0].row]) if hits else -1
         view = QuestionView(question, q_tokens, {t: self._idf(t) for t in set(q_tokens)}, named, top_letter,
                             other_subject(question, ignore), focus_tokens(question))
-        sentences = self._sentences(hits[:CANDIDATE_PASSAGES], vector)
-        candidates = [c for s in sentences for c in sentence_candidates(s)]
+        found = self._sentences(hits[:CANDIDATE_PASSAGES], chunks, vector)
+        sentences = [s for s, _ in found]
+        candidates = [Candidate(s, *span) for s, spans in found for span in spans]
         candidates += self._acronym_candidates(question, sentences, vector)
         if hits and settings.use_answer_types:
             field_letters = list(named) or list(dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits))
@@ -308,7 +305,7 @@ class Assistant:
                 field_letters = [o for o in field_letters if filters.admits(self.documents[o])]
             for ordinal in field_letters[:FIELD_LETTERS]:
                 candidates += self._field_candidates(ordinal, vector)
-        structures = {o: self._structure(o) for o in {c.sentence.doc_ordinal for c in candidates}}
+        structures = {o: self.letters[o].structure for o in {c.sentence.doc_ordinal for c in candidates}}
         vocab = self.reader.bm25.vocab_dict
         return Considered(view, hits, passages, candidates, features(view, candidates, structures),
                           overlap(q_tokens, passages[0].text) if passages else 0.0,
@@ -359,61 +356,29 @@ class Assistant:
         df, n = self._document_frequency
         return float(np.log((n + 1) / (df.get(token, 0) + 1)))
 
-    def _doc_entities(self, ordinal: int) -> tuple[list[Entity], list[int]]:
-        """A letter's entities sorted by start, and their starts (read once per letter)."""
-        found = self._entities.get(ordinal)
-        if found is None:  # a race computes the same value twice, harmlessly
-            entities = sorted(self.reader.entities(ordinal), key=lambda e: (e.start, e.end))
-            found = (entities, [e.start for e in entities])
-            self._entities[ordinal] = found
-        return found
-
-    def _sentence_rows(self, ordinal: int) -> list:
-        found = self._letter_sentences.get(ordinal)
-        if found is None:
-            found = self.reader.document_sentences(ordinal)
-            self._letter_sentences[ordinal] = found
-        return found
-
-    def _structure(self, ordinal: int) -> LetterStructure:
-        found = self._structures.get(ordinal)
-        if found is None:
-            found = read_structure(self.reader.text(self.documents[ordinal].doc_id), self._doc_entities(ordinal)[0])
-            self._structures[ordinal] = found
-        return found
-
-    def _sentences(self, hits: list[Hit], vector: np.ndarray) -> list[Sentence]:
-        chunks = self.reader.chunks([h.row for h in hits])
-        texts: dict[int, str] = {}
-        definitions: dict[int, dict[str, str]] = {}
-        out: dict[int, Sentence] = {}
+    def _sentences(self, hits: list[Hit], chunks: list, vector: np.ndarray) -> list[tuple[Sentence, tuple]]:
+        """The sentences of the hits' passages (`chunks`: theirs, in order), each with its candidate spans
+        (letters.SentenceParts.spans)."""
+        out: dict[int, tuple[Sentence, tuple]] = {}
         sentence_vectors = self.reader.sentence_vectors
         for rank, (chunk, hit) in enumerate(zip(chunks, hits), start=1):
-            ordinal = chunk.doc_ordinal
-            text = texts.setdefault(ordinal, self.reader.text(self.documents[ordinal].doc_id))
-            if ordinal not in definitions:
-                definitions[ordinal] = {k: text[a:b] for k, (a, b) in self._acronyms(ordinal, text).items()}
-            rows = self.reader.sentences(max(0, chunk.sentence_first - 1), chunk.sentence_last + 1)
-            around = {r.row: text[r.start:r.end] for r in rows if r.doc_ordinal == ordinal}
-            rows = [r for r in rows if chunk.sentence_first <= r.row <= chunk.sentence_last]
+            letter = self.letters[chunk.doc_ordinal]
+            rows = letter.sentences_between(chunk.sentence_first, chunk.sentence_last)
             similarities = np.asarray(sentence_vectors[[r.row for r in rows]]) @ vector if rows else []
-            entities, starts = self._doc_entities(ordinal)
             for row, similarity in zip(rows, similarities):
                 # a sentence split across chunks is still one sentence; keep the best rank it has
                 if row.row in out or row.start < chunk.char_start - 1 and row.end <= chunk.char_start:
                     continue
-                sentence_text = text[row.start:row.end]
-                out[row.row] = Sentence(row.row, ordinal, row.start, row.end, sentence_text, float(similarity), rank,
-                                        float(hit.score), row.boilerplate, around.get(row.row - 1, ""),
-                                        around.get(row.row + 1, ""),
-                                        expand_acronyms(sentence_text, definitions[ordinal]),
-                                        relative(entities, row.start, row.end, starts), len(text))
+                parts = letter.parts(row)
+                out[row.row] = (Sentence(row.row, letter.ordinal, row.start, row.end, parts.text, float(similarity),
+                                         rank, float(hit.score), row.boilerplate, parts.previous, parts.following,
+                                         parts.expansion, parts.entities, len(letter.text)), parts.spans)
         return list(out.values())
 
-    def _holder(self, ordinal: int, start: int, end: int, vector: np.ndarray) -> Sentence:
+    def _holder(self, letter: Letter, start: int, end: int, vector: np.ndarray) -> Sentence:
         """The stored sentence that holds [start, end) of a letter, or else the line that does."""
-        text = self.reader.text(self.documents[ordinal].doc_id)
-        row = next((s for s in self._sentence_rows(ordinal) if s.start <= start and end <= s.end), None)
+        text = letter.text
+        row = letter.sentence_holding(start, end)
         if row is not None:
             similarity = float(np.asarray(self.reader.sentence_vectors[row.row]) @ vector)
             a, b, key, boiler = row.start, row.end, row.row, row.boilerplate
@@ -421,20 +386,19 @@ class Assistant:
             a = text.rfind("\n", 0, start) + 1
             b = text.find("\n", end)
             b = len(text) if b < 0 else b
-            similarity, key, boiler = 0.0, -1 - start - ordinal * 10_000_000, False
-        entities, starts = self._doc_entities(ordinal)
-        return Sentence(key, ordinal, a, b, text[a:b], similarity, CANDIDATE_PASSAGES + 1, 0.0, boiler,
-                        entities=relative(entities, a, b, starts), letter_chars=len(text))
+            similarity, key, boiler = 0.0, -1 - start - letter.ordinal * 10_000_000, False
+        return Sentence(key, letter.ordinal, a, b, text[a:b], similarity, CANDIDATE_PASSAGES + 1, 0.0, boiler,
+                        entities=relative(letter.entities, a, b, letter.entity_starts), letter_chars=len(text))
 
     def _field_candidates(self, ordinal: int, vector: np.ndarray) -> list[Candidate]:
         """The letter's own parts (sender, role, recipient, date, reference, subject) as candidates."""
-        structure = self._structure(ordinal)
+        letter = self.letters[ordinal]
         out = []
         for name in FIELD_KINDS:
-            part = getattr(structure, name)
+            part = getattr(letter.structure, name)
             if part is None or part.end <= part.start:
                 continue
-            holder = self._holder(ordinal, part.start, part.end, vector)
+            holder = self._holder(letter, part.start, part.end, vector)
             out.append(Candidate(holder, part.start - holder.start, part.end - holder.start, f"field:{name}"))
         return out
 
@@ -445,16 +409,15 @@ class Assistant:
             return []
         out = []
         for ordinal in dict.fromkeys(s.doc_ordinal for s in sentences):
-            definitions = self._acronyms(ordinal, self.reader.text(self.documents[ordinal].doc_id))
+            letter = self.letters[ordinal]
             for acronym in asked:
-                if acronym in definitions:
-                    start, end = definitions[acronym]
-                    holder = self._holder(ordinal, start, end, vector)
+                if acronym in letter.acronyms:
+                    start, end = letter.acronyms[acronym]
+                    holder = self._holder(letter, start, end, vector)
                     out.append(Candidate(holder, start - holder.start, end - holder.start, "acronym"))
         return out
 
-    def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
-        chunks = self.reader.chunks([h.row for h in hits])  # one query for all of them
+    def _passages(self, hits: list[Hit], chunks: list) -> tuple[Passage, ...]:
         return tuple(Passage(self.documents[c.doc_ordinal].doc_id, self.documents[c.doc_ordinal].source, c.chunk_id,
                              c.char_start, c.char_end, c.text, h.score, h.row) for c, h in zip(chunks, hits))
 
@@ -464,14 +427,6 @@ class Assistant:
         return Citation(doc.doc_id, doc.source, doc.metadata.title, s.start, s.end, s.text, score,
                         candidate.doc_start, candidate.doc_end, doc.metadata.sender, doc.metadata.date,
                         doc.page_at(s.start))
-
-    def _acronyms(self, ordinal: int, text: str) -> dict[str, tuple[int, int]]:
-        """The acronyms a letter defines, with the offsets of their long forms (found once per letter)."""
-        found = self._definitions.get(ordinal)
-        if found is None:  # a race computes the same value twice, harmlessly
-            found = acronym_definitions(text)
-            self._definitions[ordinal] = found
-        return found
 
 
 def _unknown_share(question: str, vocab) -> float:

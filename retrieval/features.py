@@ -80,11 +80,7 @@ def other_subject(question: str, naming_tokens: set[str]) -> float:
 
 def weighted_overlap(idf: Mapping[str, float], text: str) -> float:
     """Share of the question's token rarity (idf) that `text` covers: rare shared words count most."""
-    total = sum(idf.values())
-    if not total:
-        return 0.0
-    present = set(tokens(text))
-    return sum(w for t, w in idf.items() if t in present) / total
+    return _covered(idf, sum(idf.values()), _token_set(text))
 
 
 def overlap(question_tokens: Sequence[str], text: str) -> float:
@@ -123,78 +119,150 @@ def _word_tokens(text: str) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=8192)  # a sentence and its context, ~2 KB each: 4,600 at the 46-letter benchmark
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
 def _anchors(text: str, asked: set[str]) -> list[int]:
     """Offsets of the sentence's words that the question also uses."""
     return [at for at, token in _word_tokens(text) if token in asked]
 
 
+@dataclass(frozen=True)
+class _SpanFacts:
+    """What the features read from a candidate span whatever the question (cached per sentence text,
+    span and kind)."""
+
+    kind: float  # id in KINDS
+    label: float  # id in LABELS (0: none)
+    length: int  # characters
+    tokens: tuple[str, ...]
+    log_words: float  # log(1 + number of words)
+    has_digit: float
+    capitalised_share: float  # share of its words that start with a capital
+    near_anchors: bool  # an entity or clause: how close it sits to the question's words counts
+
+
+@functools.lru_cache(maxsize=65536)
+def _span_facts(text: str, start: int, end: int, kind: str, label: str) -> _SpanFacts:
+    span = text[start:end]
+    words = span.split()
+    return _SpanFacts(_KIND_ID.get(kind, -1), _LABEL_ID.get(label, 0), len(span), tuple(tokens(span)),
+                      math.log1p(len(words)), float(_DIGIT.search(span) is not None),
+                      sum(map(str.isupper, [w[0] for w in words])) / max(1, len(words)),
+                      kind != "sentence" and not kind.startswith("field:"))
+
+
+def _covered(idf: Mapping[str, float], total: float, present: frozenset[str]) -> float:
+    """`weighted_overlap` with the question's total rarity and the text's token set at hand."""
+    return sum(w for t, w in idf.items() if t in present) / total if total else 0.0
+
+
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+# filled per sentence, then copied to its candidates' rows
+_SENTENCE_COLUMNS = [_COLUMN[name] for name in (
+    "sentence_similarity", "similarity_rank", "passage_rank", "passage_score", "lexical", "lexical_idf",
+    "context_idf", "boilerplate", "letter_named", "letter_top", "sentence_entities")]
+_CANDIDATE_COLUMNS = [_COLUMN[name] for name in (
+    "kind", "label", "novelty", "span_words", "proximity", "has_digit", "capitalised_share", "same_kind_entities",
+    "focus_in_span", "focus_after_span")]
+
+
 def features(question: QuestionView, candidates: Sequence[Candidate],
              structures: Mapping[int, LetterStructure]) -> np.ndarray:
-    """One row of FEATURES per candidate (float64, shape (len(candidates), len(FEATURES)))."""
+    """One row of FEATURES per candidate (float64, shape (len(candidates), len(FEATURES))).
+
+    What depends only on a sentence is computed once per sentence (a letter-field holder may share its
+    row with a retrieved sentence) and what depends only on a span once per span (cached across
+    questions); the rest is columns of numpy arithmetic. Same values as row-by-row Python: each column
+    is the same IEEE operations on the same operands."""
     if not candidates:
         return np.zeros((0, len(FEATURES)))
     asked = set(question.tokens)
     focus = set(question.focus)
     similarity = {c.sentence.key: c.sentence.similarity for c in candidates}
     ranks = {key: rank for rank, key in enumerate(sorted(similarity, key=lambda k: -similarity[k]), start=1)}
-    per_sentence: dict[int, tuple] = {}
-    mentions_letter = float(bool(_LETTER_ITSELF.search(question.text)))
-    parts = {ordinal: parts_of(structure) for ordinal, structure in structures.items()}
-    out = []
+    idf_total = sum(question.idf.values())
+
+    sentence_at: dict[int, int] = {}
+    sentences: list = []
+    sentence_rows: list[list[float]] = []
+    sentence_facts: list[tuple] = []  # (anchors, entity kinds) per sentence
+    of_sentence: list[int] = []
+    position: list[tuple] = []  # start, span length, doc_start, doc_end
+    values: list[tuple] = []
     for c in candidates:
         s = c.sentence
-        known = per_sentence.get(id(s))  # a letter-field holder may share its row with a retrieved sentence
-        if known is None:
+        j = sentence_at.get(id(s))
+        if j is None:
+            j = sentence_at[id(s)] = len(sentences)
+            sentences.append(s)
             body = f"{s.text} {s.expansion}"
+            present = _token_set(body)
             kinds: dict[str, int] = {}
             for e in s.entities:
                 kinds[e.kind] = kinds.get(e.kind, 0) + 1
-            lexical_idf = weighted_overlap(question.idf, body)
-            known = per_sentence[id(s)] = (
-                [s.similarity, 1.0 / ranks[s.key], 1.0 / s.passage_rank, s.passage_score,
-                 overlap(question.tokens, body), lexical_idf,
-                 weighted_overlap(question.idf, f"{s.previous} {body} {s.following}")],
-                _anchors(s.text, asked), kinds, parts.get(s.doc_ordinal, []), max(1, len(s.text)),
-                [float(s.boilerplate)], [question.named_letters.get(s.doc_ordinal, 0.0),
-                                         float(s.doc_ordinal == question.top_letter)])
-        sentence_values, anchors, kinds, letter_parts, length, boilerplate, letter_values = known
-        span = c.text
-        span_tokens = tokens(span)
-        novelty = (len(span_tokens) - sum(map(asked.__contains__, span_tokens))) / max(1, len(span_tokens))
+            sentence_rows.append([
+                s.similarity, 1.0 / ranks[s.key], 1.0 / s.passage_rank, s.passage_score,
+                sum(1 for t in asked if t in present) / len(asked) if asked else 0.0,
+                _covered(question.idf, idf_total, present),
+                _covered(question.idf, idf_total, _token_set(f"{s.previous} {body} {s.following}")),
+                float(s.boilerplate), question.named_letters.get(s.doc_ordinal, 0.0),
+                float(s.doc_ordinal == question.top_letter), len(s.entities)])
+            sentence_facts.append((_anchors(s.text, asked) if asked else [], kinds))
+        of_sentence.append(j)
+        anchors, kinds = sentence_facts[j]
+        start, end = c.start, c.end
+        facts = _span_facts(s.text, start, end, c.kind, c.label)
+        position.append((start, facts.length, s.start + start, s.start + end))
+        span_tokens = facts.tokens
         proximity = 0.0
-        if anchors and c.kind != "sentence" and not c.kind.startswith("field:"):
-            left = bisect_left(anchors, c.start)  # anchors before the span, and from its end on
-            right = bisect_left(anchors, c.end)
-            distance = min(c.start - anchors[left - 1] if left else math.inf,
-                           anchors[right] - c.end if right < len(anchors) else math.inf)
+        if anchors and facts.near_anchors:
+            left = bisect_left(anchors, start)  # anchors before the span, and from its end on
+            right = bisect_left(anchors, end)
+            distance = min(start - anchors[left - 1] if left else math.inf,
+                           anchors[right] - end if right < len(anchors) else math.inf)
             if distance < math.inf:
                 proximity = 1.0 / (1.0 + distance / 25.0)
-        span_words = span.split()
-        after = tokens(s.text[c.end:c.end + 60])[:4]
-        out.append([
-            _KIND_ID.get(c.kind, -1), _LABEL_ID.get(c.label, 0), part_of(letter_parts, c.doc_start, c.doc_end),
-            *sentence_values,
-            novelty,
-            math.log1p(len(span_words)),
-            len(span) / length,
-            proximity,
-            c.start / length,
-            *boilerplate,
-            c.doc_start / max(1, s.letter_chars),
-            *letter_values,
-            float(_DIGIT.search(span) is not None),
-            sum(map(str.isupper, [w[0] for w in span_words])) / max(1, len(span_words)),
-            len(s.entities),
-            kinds.get(c.kind, 0),
-            float(not focus.isdisjoint(span_tokens)),
-            float(not focus.isdisjoint(after)),
-            question.other_subject,
-            mentions_letter,
-            len(question.tokens),
-            0.0, 0.0, 0.0, 0.0,
-        ])
-    rows = np.asarray(out, float)
+        values.append((
+            facts.kind, facts.label,
+            (len(span_tokens) - sum(map(asked.__contains__, span_tokens))) / max(1, len(span_tokens)),
+            facts.log_words, proximity, facts.has_digit, facts.capitalised_share, kinds.get(c.kind, 0),
+            float(bool(focus) and not focus.isdisjoint(span_tokens)),
+            float(bool(focus) and not focus.isdisjoint(tokens(s.text[end:end + 60])[:4]))))
+
+    of_sentence = np.asarray(of_sentence, np.intp)
+    position = np.asarray(position, float)
+    rows = np.zeros((len(candidates), len(FEATURES)))
+    rows[:, _SENTENCE_COLUMNS] = np.asarray(sentence_rows, float)[of_sentence]
+    rows[:, _CANDIDATE_COLUMNS] = np.asarray(values, float)
+    length = np.asarray([max(1, len(s.text)) for s in sentences], float)[of_sentence]
+    letter_chars = np.asarray([max(1, s.letter_chars) for s in sentences], float)[of_sentence]
+    rows[:, _COLUMN["span_share"]] = position[:, 1] / length
+    rows[:, _COLUMN["span_position"]] = position[:, 0] / length
+    rows[:, _COLUMN["letter_position"]] = position[:, 2] / letter_chars
+    rows[:, _COLUMN["part"]] = _parts(sentences, of_sentence, position, structures)
+    rows[:, _COLUMN["other_subject"]] = question.other_subject
+    rows[:, _COLUMN["mentions_letter"]] = float(bool(_LETTER_ITSELF.search(question.text)))
+    rows[:, _COLUMN["question_tokens"]] = len(question.tokens)
     for gap, of in _RELATIVE:
-        column = rows[:, FEATURES.index(of)]
-        rows[:, FEATURES.index(gap)] = column.max() - column
+        column = rows[:, _COLUMN[of]]
+        rows[:, _COLUMN[gap]] = column.max() - column
     return rows
+
+
+def _parts(sentences: list, of_sentence: np.ndarray, position: np.ndarray,
+           structures: Mapping[int, LetterStructure]) -> np.ndarray:
+    """`part_of` for every candidate: the first (most specific) part of its letter holding the span."""
+    letter = np.asarray([s.doc_ordinal for s in sentences])[of_sentence]
+    out = np.zeros(len(of_sentence))
+    for ordinal, structure in structures.items():
+        parts = parts_of(structure)
+        mine = np.flatnonzero(letter == ordinal)
+        if not parts or not len(mine):
+            continue
+        first, last, ids = (np.asarray(column) for column in zip(*parts))
+        holds = (first <= position[mine, 2, None]) & (position[mine, 3, None] <= last)
+        out[mine] = np.where(holds.any(axis=1), ids[holds.argmax(axis=1)], 0)
+    return out

@@ -30,42 +30,30 @@ class TreeEnsemble:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {rows.shape}")
         if not len(rows) or not len(self.roots):
             return np.zeros(len(rows))
+        walk = self._walk()
+        n = len(rows)
+        # every inner node's test for every row at once (node-major: one row of n per node), then each
+        # level is two gathers; a leaf "goes left" to itself, so every row walks `depth` steps
+        x = rows.T[walk.split_feature]
+        goes_left = np.ones((len(self.feature), n), bool)
+        goes_left[walk.inner] = x <= walk.split_threshold[:, None]
         if np.isnan(rows).any():
-            return self._predict_with_nan(rows)
-        # a leaf "splits" on column 0 at +inf and points at itself, so every row walks max_depth steps
-        feature = np.where(self.feature >= 0, self.feature, 0)
-        threshold = np.where(self.feature >= 0, self.threshold, np.inf)
-        flat = rows.ravel()
-        base = (np.arange(len(rows)) * self.n_features)[:, None]
-        nodes = np.broadcast_to(self.roots, (len(rows), len(self.roots))).copy()
-        for _ in range(self._depth()):
-            go_left = flat[base + feature[nodes]] <= threshold[nodes]
-            nodes = np.where(go_left, self.left[nodes], self.right[nodes])
-        return self.value[nodes].sum(axis=1)
-
-    def _depth(self) -> int:
-        depth = getattr(self, "_max_depth", None)
-        if depth is None:
-            level = np.zeros(len(self.feature), int)
-            for node in range(len(self.feature)):  # children come after their parents
-                if self.feature[node] >= 0:
-                    level[self.left[node]] = level[self.right[node]] = level[node] + 1
-            depth = int(level.max()) if len(level) else 0
-            object.__setattr__(self, "_max_depth", depth)
-        return depth
-
-    def _predict_with_nan(self, rows: np.ndarray) -> np.ndarray:
-        nodes = np.broadcast_to(self.roots, (len(rows), len(self.roots))).copy()
-        row_index = np.arange(len(rows))[:, None]
-        for _ in range(self._depth()):
-            feature = self.feature[nodes]
-            inner = feature >= 0
-            x = rows[row_index, np.where(inner, feature, 0)]
             missing = np.isnan(x)
-            go_left = np.where(missing & self.nan_is_missing[nodes], self.nan_left[nodes],
-                               np.where(missing, 0.0, x) <= self.threshold[nodes])
-            nodes = np.where(inner, np.where(go_left, self.left[nodes], self.right[nodes]), nodes)
-        return self.value[nodes].sum(axis=1)
+            goes_left[walk.inner] = np.where(missing, walk.nan_goes_left[:, None], goes_left[walk.inner])
+        goes_left = goes_left.ravel()
+        column = np.arange(n, dtype=np.intp)
+        nodes = np.repeat(walk.roots[:, None], n, axis=1)
+        for _ in range(walk.depth):
+            nodes = walk.child[(nodes << 1) | goes_left[nodes * n + column]]
+        # summed per row over contiguous trees, in tree order: the same float sum as a row-by-row walk
+        return np.ascontiguousarray(self.value[nodes].T).sum(axis=1)
+
+    def _walk(self) -> "_Walk":
+        walk = getattr(self, "_compiled", None)
+        if walk is None:
+            walk = _Walk.of(self)
+            object.__setattr__(self, "_compiled", walk)
+        return walk
 
     @classmethod
     def from_lightgbm(cls, dump: dict) -> "TreeEnsemble":
@@ -120,3 +108,29 @@ class TreeEnsemble:
         if np.any(inner & ((ensemble.left <= np.arange(n)) | (ensemble.right <= np.arange(n)))):
             raise ValueError("tree nodes do not form trees")  # children come after their parent: no cycles
         return ensemble
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """The ensemble laid out for `predict`: the inner nodes' tests and a child table indexed by
+    2 * node + (goes left)."""
+
+    inner: np.ndarray  # node ids of the inner nodes
+    split_feature: np.ndarray  # per inner node
+    split_threshold: np.ndarray
+    nan_goes_left: np.ndarray  # per inner node: where a NaN goes (LightGBM: as missing, or compared as 0)
+    child: np.ndarray  # child[2 * node + 1] left, child[2 * node] right; a leaf points at itself
+    roots: np.ndarray
+    depth: int
+
+    @classmethod
+    def of(cls, trees: TreeEnsemble) -> "_Walk":
+        inner = np.flatnonzero(trees.feature >= 0)
+        threshold = trees.threshold[inner]
+        nan_goes_left = np.where(trees.nan_is_missing[inner], trees.nan_left[inner], 0.0 <= threshold)
+        child = np.stack([trees.right, trees.left], axis=1).ravel().astype(np.intp)
+        level = np.zeros(len(trees.feature), int)
+        for node in inner:  # children come after their parents
+            level[trees.left[node]] = level[trees.right[node]] = level[node] + 1
+        return cls(inner, trees.feature[inner].astype(np.intp), threshold, nan_goes_left, child,
+                   trees.roots.astype(np.intp), int(level.max()) if len(level) else 0)

@@ -48,6 +48,7 @@ def test_an_assistant_answers_across_rebuilds_in_its_thread_and_in_new_ones(town
     build_index(town_index)
     after = in_new_thread(lambda: assistant.ask(HARBOUR_QUESTION))
     assert after.answer and "12" in after.answer and after.citations[0].source == "harbourside.txt"
+    assert assistant.letters.info().currsize == 0  # what it had read of the old build's letters is let go
     assert assistant.ask(HARBOUR_QUESTION).answer == after.answer
     assert in_new_thread(lambda: assistant.compare(HARBOUR_QUESTION))[0].letter == "harbourside.txt"
 

@@ -93,6 +93,31 @@ def test_the_numpy_trees_equal_lightgbm_predict():
     np.testing.assert_array_equal(again.predict(test), trees.predict(test))
 
 
+def test_the_numpy_trees_send_missing_values_where_lightgbm_does():
+    # column 0 had NaNs in training (its nodes treat NaN as missing); column 1 had none (a NaN counts as 0)
+    lightgbm = pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, 3))
+    y = ((X[:, 0] > 0.3) + (X[:, 1] < -0.2) + (X[:, 2] > 1)).astype(int)
+    X[rng.random(600) < 0.2, 0] = np.nan
+    model = lightgbm.LGBMRanker(objective="lambdarank", n_estimators=30, num_leaves=9, min_child_samples=5,
+                                verbose=-1, random_state=0)
+    model.fit(X, y, group=[30] * 20)
+    trees = TreeEnsemble.from_lightgbm(model.booster_.dump_model())
+    assert trees.nan_is_missing.any() and not trees.nan_is_missing.all()
+    test = rng.normal(size=(300, 3))
+    test[rng.random(300) < 0.3, 0] = np.nan
+    test[rng.random(300) < 0.3, 1] = np.nan
+    np.testing.assert_allclose(trees.predict(test), model.predict(test), rtol=0, atol=1e-9)
+
+
+def test_the_numpy_trees_score_a_row_alone_as_in_a_batch():
+    model = AnswerModel.load()
+    rows = np.random.default_rng(2).normal(size=(50, model.ranker.n_features))
+    batch = model.ranker.predict(rows)
+    assert [model.ranker.predict(rows[i:i + 1])[0] for i in range(len(rows))] == batch.tolist()
+
+
 def test_tree_arrays_that_do_not_form_trees_are_refused():
     cycle = {"n_features": 1, "roots": [0], "feature": [0, -1], "threshold": [0.5, 0.0], "left": [0, 1],
              "right": [1, 1], "nan_left": [1, 0], "nan_is_missing": [0, 0], "value": [0.0, 1.0]}
