@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +29,11 @@ from .loading import CorpusFile, discover, file_sha256
 from .records import Skipped
 from .settings import Settings
 from .locking import build_lock
-from .segments import SEGMENTS_DIR, merged_contents, plan_merge, segments_root, write_segment
-from .snapshot import RACY_NS, Snapshot, racy_sources, racy_unchanged, read_snapshot, settings_key, listing_key, write_snapshot
-from . import integrity
-from .locking import LEASE_FILE
+from .layout import SEGMENTS_DIR, segments_root
+from .segments import merged_contents, plan_merge, write_segment
+from .build_report import BuildReport
+from .snapshot import (RACY_NS, Snapshot, listing_key, noop_report, pipeline_fingerprint, racy_sources,
+                       settings_key, unchanged_snapshot, write_snapshot)
 from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexUnavailable, _check_format, build_hint,
                     collect_garbage, current_build, inspect, read_manifest, repair_hint, segment_entries, write_build)
 
@@ -41,38 +42,6 @@ log = logging.getLogger(__name__)
 
 class NothingToIndex(RuntimeError):
     pass
-
-
-@dataclass
-class BuildReport:
-    documents: int = 0
-    chunks: int = 0
-    sentences: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    ignored: int = 0
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    embedded: int = 0
-    reused_vectors: int = 0
-    noop: bool = False
-    repaired: list[str] = field(default_factory=list)  # damaged parts of the previous build, rewritten
-    segments: int = 0  # segments of the index afterwards
-    segments_before: int = 0  # (optimize only)
-    merge_seconds: float = 0.0  # of the seconds, merging small segments after the swap
-    seconds: float = 0.0
-    index_path: str = ""
-
-    def summary(self) -> str:
-        repaired = f"; repaired damaged {', '.join(self.repaired)}" if self.repaired else ""
-        if self.noop:
-            return (f"index up to date: {self.documents} documents, {self.chunks} chunks "
-                    f"({len(self.skipped)} skipped, {self.ignored} ignored) in {self.seconds:.2f}s")
-        return (f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences "
-                f"(+{len(self.added)} added, ~{len(self.changed)} changed, -{len(self.removed)} removed; "
-                f"{self.embedded} texts embedded, {self.reused_vectors} reused; {len(self.skipped)} skipped, "
-                f"{self.ignored} ignored){repaired}; {self.segments} segment{'s' if self.segments != 1 else ''} "
-                f"in {self.seconds:.1f}s")
 
 
 def _signature(settings: Settings) -> dict:
@@ -161,9 +130,9 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     report.skipped.extend(found.skipped)
     pipeline = pipeline_fingerprint()
     settings_id = settings_key(settings, pipeline)
-    snapshot = None if rebuild else _unchanged_snapshot(index_dir, settings_id, found)
+    snapshot = None if rebuild else unchanged_snapshot(index_dir, settings_id, found)
     if snapshot is not None:
-        report = _report_of_snapshot(snapshot, report)
+        report = noop_report(snapshot, found)
         report.seconds = time.perf_counter() - started
         report.index_path = str(index_dir)
         return report
@@ -288,34 +257,6 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     return report
 
 
-def _unchanged_snapshot(index_dir: Path, settings_id: str, found) -> Snapshot | None:
-    """The snapshot of the current build when nothing it depends on changed (index/snapshot.py), else None."""
-    snapshot = read_snapshot(index_dir)
-    if snapshot is None or snapshot.settings != settings_id or snapshot.listing != listing_key(found):
-        return None
-    build = current_build(index_dir)
-    if build is None or build.name != snapshot.build or not (build / LEASE_FILE).is_file():
-        return None
-    try:
-        stat = (build / "manifest.json").stat()
-    except OSError:
-        return None
-    if (stat.st_size, stat.st_mtime_ns) != snapshot.manifest:
-        return None
-    root = segments_root(index_dir)
-    if any(integrity.check(root / name, record, "changed") for name, record in snapshot.segments.items()):
-        return None
-    return snapshot if racy_unchanged(found, snapshot.racy) else None
-
-
-def _report_of_snapshot(snapshot: Snapshot, report: BuildReport) -> BuildReport:
-    """The no-op report: the snapshot's figures, discover's skipped files, then the unreadable ones."""
-    figures = snapshot.report
-    skipped = report.skipped + [Skipped(source, reason) for source, reason in figures["unreadable"]]
-    return BuildReport(documents=figures["documents"], chunks=figures["chunks"], sentences=figures["sentences"],
-                       skipped=skipped, ignored=report.ignored, noop=True, segments=figures["segments"])
-
-
 def _record_snapshot(index_dir: Path, build: Path, manifest: dict, settings_id: str, found,
                      hashes: dict[str, str], scan_started_ns: int) -> None:
     """Snapshot the corpus as this build (now current, matching it) saw it."""
@@ -411,19 +352,6 @@ def _process(letters: list[AnalysedLetter]) -> BuildContents:
             chunk_tokens.append(list(chunk_token_list))
     return BuildContents(records, sentences, chunks, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
                          chunk_tokens, entities)
-
-
-def pipeline_fingerprint() -> str:
-    """sha256 of the code that turns a letter's file into text, metadata, sentences, chunks and tokens: an
-    incremental build keeps an unchanged letter in its segment only when this code is unchanged
-    (vectors are still reused wherever the embedded text is the same)."""
-    import hashlib
-
-    digest = hashlib.sha256(__version__.encode())
-    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
-                 "organisation.py", "organisation_weights.json", "lexical.py", "records.py", "postings.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

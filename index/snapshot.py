@@ -11,7 +11,8 @@ a cache outside the builds: the index format does not change, and losing it cost
    "racy": {source: sha256} of files modified just before the scan, "report": the no-op's figures,
    "segments": {name: integrity record}}
 
-A later build is a no-op without reading the manifest when the listing, settings, current build and
+`python -m index build` asks `up_to_date` first, which imports nothing heavy (no numpy, no models):
+a no-op costs the listing and a few small files. A later build is a no-op without reading the manifest when the listing, settings, current build and
 its manifest match, the racy files still have their sha256, and the segments pass the "changed"
 integrity check (index/integrity.py). Like git, a file whose size and mtime_ns are unchanged counts as
 unchanged; a file modified within RACY_NS before the scan could be modified again without its mtime
@@ -24,10 +25,16 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loading import Discovery, file_sha256
+from . import __version__, integrity
+from .build_report import BuildReport
+from .layout import current_build, segments_root
+from .loading import Discovery, discover, file_sha256
+from .locking import LEASE_FILE, LOCK_FILE, build_lock
+from .records import Skipped
 
 log = logging.getLogger(__name__)
 
@@ -113,5 +120,74 @@ def racy_unchanged(found: Discovery, racy: dict[str, str]) -> bool:
     located = {f.source: f.location for f in found.files if f.source in racy}
     try:
         return len(located) == len(racy) and all(file_sha256(located[s]) == sha for s, sha in racy.items())
+    except OSError:
+        return False
+
+
+def pipeline_fingerprint() -> str:
+    """sha256 of the code that turns a letter's file into text, metadata, sentences, chunks and tokens: an
+    incremental build keeps an unchanged letter in its segment only when this code is unchanged
+    (vectors are still reused wherever the embedded text is the same)."""
+    digest = hashlib.sha256(__version__.encode())
+    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
+                 "organisation.py", "organisation_weights.json", "lexical.py", "records.py", "postings.py"):
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+def unchanged_snapshot(index_dir: Path, settings_id: str, found: Discovery) -> Snapshot | None:
+    """The snapshot of the current build when nothing it depends on changed, else None."""
+    snapshot = read_snapshot(index_dir)
+    if snapshot is None or snapshot.settings != settings_id or snapshot.listing != listing_key(found):
+        return None
+    build = current_build(index_dir)
+    if build is None or build.name != snapshot.build or not (build / LEASE_FILE).is_file():
+        return None
+    try:
+        stat = (build / "manifest.json").stat()
+    except OSError:
+        return None
+    if (stat.st_size, stat.st_mtime_ns) != snapshot.manifest:
+        return None
+    root = segments_root(index_dir)
+    if any(integrity.check(root / name, record, "changed") for name, record in snapshot.segments.items()):
+        return None
+    return snapshot if racy_unchanged(found, snapshot.racy) else None
+
+
+def noop_report(snapshot: Snapshot, found: Discovery) -> BuildReport:
+    """The no-op's report: the snapshot's figures, discover's skipped files, then the unreadable ones."""
+    figures = snapshot.report
+    skipped = list(found.skipped) + [Skipped(source, reason) for source, reason in figures["unreadable"]]
+    return BuildReport(documents=figures["documents"], chunks=figures["chunks"], sentences=figures["sentences"],
+                       skipped=skipped, ignored=found.ignored, noop=True, segments=figures["segments"])
+
+
+def up_to_date(settings) -> BuildReport | None:
+    """The no-op report when the snapshot says the index matches the corpus and an earlier build left
+    nothing to clean up, else None (then index.building.build_index does the work). Takes the build
+    lock as a build does."""
+    started = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    if not (index_dir / SNAPSHOT_FILE).is_file():
+        return None
+    with build_lock(index_dir, settings.build_wait_seconds):
+        found = discover(settings.corpus_dir, settings.max_file_bytes)
+        snapshot = unchanged_snapshot(index_dir, settings_key(settings, pipeline_fingerprint()), found)
+        if snapshot is None or not _tidy(index_dir, snapshot):
+            return None
+    report = noop_report(snapshot, found)
+    report.index_path = str(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _tidy(index_dir: Path, snapshot: Snapshot) -> bool:
+    """Whether the index folder holds only the current build, its segments and the files every index
+    has (anything else is for index.store.collect_garbage to look at)."""
+    try:
+        expected = {"CURRENT", LOCK_FILE, SNAPSHOT_FILE, snapshot.build, segments_root(index_dir).name}
+        return (set(os.listdir(index_dir)) <= expected
+                and set(os.listdir(segments_root(index_dir))) <= set(snapshot.segments))
     except OSError:
         return False

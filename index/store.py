@@ -61,12 +61,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import integrity
+from .layout import current_build, current_name as _current_name
 from .entities import Entity
 from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .postings import BM25, ScoredSegment
 from .records import Chunk, LetterMetadata, Span
 from .search_parts import RowStack, SegmentedDense
-from .segments import SEGMENTS_DIR, SegmentContents, read_postings, segments_root
+from .layout import SEGMENTS_DIR, segments_root
+from .segments import SegmentContents, read_postings
 from .snapshot import SNAPSHOT_FILE
 from . import postings as postings_mod
 
@@ -279,19 +281,6 @@ def _listed_segments(build: Path) -> list[str] | None:
             return []  # an older build lists no segments
         return None
     return [s.get("name") for s in manifest["segments"]]
-
-
-def _current_name(index_dir: Path) -> str | None:
-    try:
-        return (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def current_build(index_dir: Path) -> Path | None:
-    name = _current_name(index_dir)
-    build = Path(index_dir) / name if name else None
-    return build if build is not None and build.is_dir() else None
 
 
 def read_manifest(index_dir: Path) -> dict | None:
