@@ -11,10 +11,10 @@ a cache outside the builds: the index format does not change, and losing it cost
    "racy": {source: sha256} of files modified just before the scan, "report": the no-op's figures,
    "segments": {name: integrity record}}
 
-`python -m index build` asks `up_to_date` first, which imports nothing heavy (no numpy, no models):
-a no-op costs the listing and a few small files. A later build is a no-op without reading the manifest when the listing, settings, current build and
-its manifest match, the racy files still have their sha256, and the segments pass the "changed"
-integrity check (index/integrity.py). Like git, a file whose size and mtime_ns are unchanged counts as
+A build is a no-op without reading the manifest when the listing, settings, current build and its
+manifest match, the racy files still have their sha256, and the segments pass the "changed"
+integrity check (index/integrity.py). `python -m index build` asks `up_to_date` first, which imports
+nothing heavy (no numpy, no models): a no-op costs the listing and a few small files. Like git, a file whose size and mtime_ns are unchanged counts as
 unchanged; a file modified within RACY_NS before the scan could be modified again without its mtime
 moving, so its content is hashed again each time (git's "racily clean" entries).
 """
