@@ -10,11 +10,14 @@ entities, metadata, chunking, embedding with the real model, a new segment, a ne
 Figures (seconds, medians where repeated):
   add_cli_s       a fresh `python -m index build` that finds one new letter (imports and model loads
                   included: what a user waits for)
+  noop_cli_s      a fresh `python -m index build` right after it, nothing changed (the new letter is
+                  still "racy", index/snapshot.py, so it is hashed again)
   add_first_s     the first add in a fresh worker process (build_index call only; models load inside)
   add_warm_s      later adds in the same process (the app's upload path: models already loaded)
   remove_s        removing the letter again (a tombstone or a dropped segment; nothing embedded)
   noop_s          a rebuild with nothing changed
-  *_cpu_s         the same in CPU seconds of the worker process (steadier on a busy shared machine)
+  *_cpu_s         the same in CPU seconds of the worker process or command (steadier on a busy
+                  shared machine)
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .measure import SHIPPED, _timed, run_worker, settings_for
+from .measure import SHIPPED, run_worker, settings_for, timed_usage
 
 UNIQUE_LETTERS = 20
 ADDED_DIR = "zz-bench-added"
@@ -196,25 +199,32 @@ def run(size: int, cache: Path, rounds: int = 3, cli_runs: int = 2, log=print) -
     result = {"size": size, **run_worker("grow", size=size, cache=str(cache), rounds=rounds)}
     corpus, index_dir = cache / f"grow-{size}" / "corpus", cache / f"grow-{size}" / "index"
     build = [sys.executable, "-m", "index", "build", "--quiet", "--corpus", str(corpus), "--index-dir", str(index_dir)]
-    cli = []
+    adds, noops = [], []  # (wall, CPU, RSS) of each command
     for number in range(cli_runs):
         path = _add_letter(corpus, 200_000 + number)
-        cli.append(_timed(build))
+        adds.append(timed_usage(build))
+        noops.append(timed_usage(build))
         path.unlink()
-        _timed(build)
-    result["add_cli_s"] = statistics.median(cli)
-    result["add_cli_all_s"] = cli
+        timed_usage(build)
+    for name, runs in (("add_cli", adds), ("noop_cli", noops)):
+        result[f"{name}_s"] = statistics.median(r[0] for r in runs)
+        result[f"{name}_cpu_s"] = statistics.median(r[1] for r in runs)
+        result[f"{name}_rss_mb"] = statistics.median(r[2] for r in runs)
+        result[f"{name}_all_s"] = [r[0] for r in runs]
     log(f"[grow {size}] {json.dumps({k: v for k, v in result.items() if not isinstance(v, list)})}")
     return result
 
 
 def format_table(results: list[dict]) -> str:
     rows = [("letters", "documents", "{:,.0f}"), ("chunks", "chunks", "{:,.0f}"),
-            ("add 1 letter, CLI s", "add_cli_s", "{:.2f}"), ("add 1 letter, first in process s", "add_first_s", "{:.2f}"),
+            ("add 1 letter, CLI s", "add_cli_s", "{:.2f}"), ("  CPU s", "add_cli_cpu_s", "{:.2f}"),
+            ("  peak RSS MB", "add_cli_rss_mb", "{:.0f}"),
+            ("add 1 letter, first in process s", "add_first_s", "{:.2f}"), ("  CPU s", "add_first_cpu_s", "{:.2f}"),
             ("add 1 letter, warm s", "add_warm_s", "{:.2f}"), ("  CPU s", "add_warm_cpu_s", "{:.2f}"),
             ("texts embedded", "texts_embedded", "{:.0f}"),
             ("remove it again s", "remove_s", "{:.2f}"), ("  CPU s", "remove_cpu_s", "{:.2f}"),
             ("no-op rebuild s", "noop_s", "{:.3f}"), ("  CPU s", "noop_cpu_s", "{:.3f}"),
+            ("no-op rebuild, CLI s", "noop_cli_s", "{:.2f}"), ("  CPU s", "noop_cli_cpu_s", "{:.2f}"),
             ("load average after", "load_after", "{:.1f}"),
             ("segments after the add", "segments_after_add", "{:.0f}")]
     lines = ["figure".ljust(34) + "".join(f"{r['size']:>12,}" for r in results)]

@@ -523,6 +523,13 @@ def _timed(cmd: list[str]) -> float:
 
 def _timed_rss(cmd: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one command run to completion."""
+    seconds, _cpu, rss = timed_usage(cmd)
+    return seconds, rss
+
+
+def timed_usage(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, the figure other people's load does not inflate) and
+    peak RSS (MiB) of one command run to completion."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -530,7 +537,7 @@ def _timed_rss(cmd: list[str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return seconds, usage.ru_maxrss / 1024.0
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
 BARE_ST_COLD = (

@@ -14,11 +14,18 @@ def _settings(args) -> Settings:
 
 
 def cmd_build(args) -> int:
-    from .building import NothingToIndex, build_index
-
-    from .engines import make_engine
+    from .snapshot import up_to_date
 
     settings = _settings(args)
+    # a no-op without importing the pipeline (a --ray-address without --engine ray is refused by make_engine)
+    quick = not args.rebuild and (args.engine == "ray" or not args.ray_address)
+    report = up_to_date(settings) if quick else None
+    if report is not None:
+        _print_report(report)
+        return 0
+    from .building import NothingToIndex, build_index
+    from .engines import make_engine
+
     engine = make_engine(args.engine, settings, args.ray_address)
     try:
         report = build_index(settings, rebuild=args.rebuild, show_progress=sys.stderr.isatty() and not args.quiet,
@@ -28,10 +35,14 @@ def cmd_build(args) -> int:
         return 2
     finally:
         engine.close()
+    _print_report(report)
+    return 0
+
+
+def _print_report(report) -> None:
     for skip in report.skipped:
         print(skip.line(), file=sys.stderr)
     print(report.summary())
-    return 0
 
 
 def cmd_info(args) -> int:
@@ -150,12 +161,11 @@ def main(argv=None) -> int:
     optimize.set_defaults(func=cmd_optimize)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from .embedding import ModelUnavailable
-    from .store import IndexUnavailable
-
     try:
         return args.func(args)
-    except (IndexUnavailable, ModelUnavailable, FileNotFoundError, ValueError, RuntimeError) as exc:
+    # IndexUnavailable, ModelUnavailable and BuildLocked are RuntimeErrors (not imported here: a no-op
+    # build imports neither the index readers nor the models)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

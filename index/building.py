@@ -1,7 +1,8 @@
 """Build (or update) the index for a corpus folder: load → clean → metadata → chunk → embed → store.
 
 Incremental by construction: an unchanged corpus (same files by size/mtime or sha256, same settings)
-returns without loading the model; otherwise unchanged letters stay in their segments untouched, new
+returns without loading the model (when the listing matches the last snapshot, index/snapshot.py,
+without reading the manifest either); otherwise unchanged letters stay in their segments untouched, new
 and changed letters go through the pipeline into one new segment, removed and changed ones become
 tombstones (layout: index/store.py), and every sentence or chunk whose text was embedded before reuses
 its vector (keyed by the sha256 of the embedded text), so only new text is embedded.
@@ -13,7 +14,7 @@ import datetime as dt
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,11 @@ from .loading import CorpusFile, discover, file_sha256
 from .records import Skipped
 from .settings import Settings
 from .locking import build_lock
-from .segments import SEGMENTS_DIR, merged_contents, plan_merge, segments_root, write_segment
+from .layout import SEGMENTS_DIR, segments_root
+from .segments import merged_contents, plan_merge, write_segment
+from .build_report import BuildReport
+from .snapshot import (RACY_NS, Snapshot, listing_key, noop_report, pipeline_fingerprint, racy_sources,
+                       settings_key, unchanged_snapshot, write_snapshot)
 from .store import (FORMAT_VERSION, BuildContents, DocumentRecord, IndexUnavailable, _check_format, build_hint,
                     collect_garbage, current_build, inspect, read_manifest, repair_hint, segment_entries, write_build)
 
@@ -39,49 +44,20 @@ class NothingToIndex(RuntimeError):
     pass
 
 
-@dataclass
-class BuildReport:
-    documents: int = 0
-    chunks: int = 0
-    sentences: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    ignored: int = 0
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    embedded: int = 0
-    reused_vectors: int = 0
-    noop: bool = False
-    repaired: list[str] = field(default_factory=list)  # damaged parts of the previous build, rewritten
-    segments: int = 0  # segments of the index afterwards
-    segments_before: int = 0  # (optimize only)
-    merge_seconds: float = 0.0  # of the seconds, merging small segments after the swap
-    seconds: float = 0.0
-    index_path: str = ""
-
-    def summary(self) -> str:
-        repaired = f"; repaired damaged {', '.join(self.repaired)}" if self.repaired else ""
-        if self.noop:
-            return (f"index up to date: {self.documents} documents, {self.chunks} chunks "
-                    f"({len(self.skipped)} skipped, {self.ignored} ignored) in {self.seconds:.2f}s")
-        return (f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences "
-                f"(+{len(self.added)} added, ~{len(self.changed)} changed, -{len(self.removed)} removed; "
-                f"{self.embedded} texts embedded, {self.reused_vectors} reused; {len(self.skipped)} skipped, "
-                f"{self.ignored} ignored){repaired}; {self.segments} segment{'s' if self.segments != 1 else ''} "
-                f"in {self.seconds:.1f}s")
-
-
 def _signature(settings: Settings) -> dict:
     return {"model": settings.model, "chunker": settings.chunker_params(), "format_version": FORMAT_VERSION,
             "tokenizer_version": TOKENIZER_VERSION}
 
 
-def _file_hashes(files: tuple[CorpusFile, ...], previous: dict) -> dict[str, str]:
-    """sha256 per source, reusing the previous manifest's hash when size and mtime are unchanged."""
+def _file_hashes(files: tuple[CorpusFile, ...], previous: dict, previous_scan_ns: int | None) -> dict[str, str]:
+    """sha256 per source, reusing the previous manifest's hash when size and mtime are unchanged and
+    the file was not modified just before that manifest's scan (index/snapshot.py: racy files)."""
+    trusted_before = previous_scan_ns - RACY_NS if previous_scan_ns is not None else None
     hashes = {}
     for f in files:
         old = previous.get(f.source)
-        if old and old.get("size") == f.size and old.get("mtime_ns") == f.mtime_ns:
+        if (old and old.get("size") == f.size and old.get("mtime_ns") == f.mtime_ns
+                and (trusted_before is None or f.mtime_ns < trusted_before)):
             hashes[f.source] = old["sha256"]
         else:
             hashes[f.source] = file_sha256(f.location)
@@ -146,28 +122,38 @@ def _report_of(manifest: dict, noop: bool) -> BuildReport:
 def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, show_progress: bool,
                   engine: Engine) -> BuildReport:
     started = time.perf_counter()
+    scan_started_ns = time.time_ns()
     report = BuildReport()
     index_dir = Path(settings.index_dir)
     found = discover(settings.corpus_dir, settings.max_file_bytes)
     report.ignored = found.ignored
     report.skipped.extend(found.skipped)
+    pipeline = pipeline_fingerprint()
+    settings_id = settings_key(settings, pipeline)
+    snapshot = None if rebuild else unchanged_snapshot(index_dir, settings_id, found)
+    if snapshot is not None:
+        report = noop_report(snapshot, found)
+        report.seconds = time.perf_counter() - started
+        report.index_path = str(index_dir)
+        return report
 
     manifest = None if rebuild else read_manifest(index_dir)
     compatible = manifest is not None and all(manifest.get(k) == v for k, v in _signature(settings).items())
     prev_files = manifest.get("files", {}) if compatible else {}
     prev_skipped = manifest.get("unreadable", {}) if compatible else {}
-    hashes = _file_hashes(found.files, {**prev_files, **prev_skipped})
+    hashes = _file_hashes(found.files, {**prev_files, **prev_skipped}, manifest.get("scanned_at_ns") if compatible else None)
 
     current = {f.source: f for f in found.files}
     build = current_build(index_dir)
     # a file rewritten since it was built (its mtime moved) is hashed; any damage forces a real build
     damage = inspect(index_dir, build, manifest, "changed") if compatible and build is not None else []
     report.repaired = [p.part for p in damage]
-    same_code = compatible and manifest.get("pipeline") == pipeline_fingerprint()
+    same_code = compatible and manifest.get("pipeline") == pipeline
     if same_code and not damage and not _stale_dense(manifest, settings) and {s: e["sha256"] for s, e in prev_files.items()} | \
             {s: e["sha256"] for s, e in prev_skipped.items()} == hashes:
         report.skipped.extend(Skipped(s, e["reason"]) for s, e in sorted(prev_skipped.items()))
         report = dataclasses.replace(_report_of(manifest, noop=True), skipped=report.skipped, ignored=report.ignored)
+        _record_snapshot(index_dir, build, manifest, settings_id, found, hashes, scan_started_ns)
         report.seconds = time.perf_counter() - started
         report.index_path = str(index_dir)
         return report
@@ -245,7 +231,8 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_dir": str(Path(settings.corpus_dir).resolve()),
         "versions": _versions(),
-        "pipeline": pipeline_fingerprint(),
+        "pipeline": pipeline,
+        "scanned_at_ns": scan_started_ns,
         "files": dict(sorted(files.items())),
         "unreadable": unreadable,
         "counts": _live_counts(files),
@@ -260,6 +247,7 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
         new_manifest = _merge(index_dir, new_manifest, plan, settings)
         path = write_build(index_dir, new_manifest)
         report.merge_seconds = time.perf_counter() - merge_started
+    _record_snapshot(index_dir, path, new_manifest, settings_id, found, hashes, scan_started_ns)
     counts = new_manifest["counts"]
     report.documents, report.chunks, report.sentences = counts["documents"], counts["chunks"], counts["sentences"]
     report.segments = len(new_manifest["segments"])
@@ -267,6 +255,24 @@ def _build_locked(settings: Settings, rebuild: bool, progress: Progress | None, 
     report.index_path = str(path)
     log.info(report.summary())
     return report
+
+
+def _record_snapshot(index_dir: Path, build: Path, manifest: dict, settings_id: str, found,
+                     hashes: dict[str, str], scan_started_ns: int) -> None:
+    """Snapshot the corpus as this build (now current, matching it) saw it."""
+    try:
+        stat = (build / "manifest.json").stat()
+    except OSError:
+        return
+    counts = manifest.get("counts", {})
+    entries = segment_entries(manifest)
+    write_snapshot(index_dir, Snapshot(
+        build=build.name, manifest=(stat.st_size, stat.st_mtime_ns), settings=settings_id, listing=listing_key(found),
+        racy={source: hashes[source] for source in racy_sources(found, scan_started_ns)},
+        report={"documents": counts.get("documents", 0), "chunks": counts.get("chunks", 0),
+                "sentences": counts.get("sentences", 0), "segments": len(entries),
+                "unreadable": [[s, e["reason"]] for s, e in sorted(manifest.get("unreadable", {}).items())]},
+        segments={e["name"]: e.get("integrity") or {} for e in entries}))
 
 
 def _dimension(manifest: dict | None, settings: Settings, contents: BuildContents | None) -> int:
@@ -346,19 +352,6 @@ def _process(letters: list[AnalysedLetter]) -> BuildContents:
             chunk_tokens.append(list(chunk_token_list))
     return BuildContents(records, sentences, chunks, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
                          chunk_tokens, entities)
-
-
-def pipeline_fingerprint() -> str:
-    """sha256 of the code that turns a letter's file into text, metadata, sentences, chunks and tokens: an
-    incremental build keeps an unchanged letter in its segment only when this code is unchanged
-    (vectors are still reused wherever the embedded text is the same)."""
-    import hashlib
-
-    digest = hashlib.sha256(__version__.encode())
-    for name in ("loading.py", "engines.py", "chunking.py", "cleaning.py", "markup.py", "entities.py", "metadata.py", "structure.py",
-                 "organisation.py", "organisation_weights.json", "lexical.py", "records.py", "postings.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ for: postcodes, e-mail addresses, phone numbers and references such as "OPCC/MBW
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -59,14 +60,34 @@ class _Model:
     def __call__(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
         with self._lock:
             if self._nlp is None:
-                import spacy
-
+                spacy = _import_spacy()
                 self._nlp = spacy.load(NER_MODEL, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
             return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
                     for doc in self._nlp.pipe(texts, batch_size=8)]
 
 
 _model = _Model()
+
+# Imported by thinc (spaCy's layer library) when installed, only to offer GPU and PyTorch layers that
+# en_core_web_sm never uses; torch alone was ~10 s of a fresh `python -m index build` on this machine.
+_UNUSED_BY_SPACY = ("torch", "cupy", "cupyx")
+
+
+def _import_spacy():
+    """spaCy, imported with torch and cupy hidden when this process has not imported them already
+    (thinc then records them as absent; a later `import torch` elsewhere works as usual)."""
+    if "spacy" in sys.modules:
+        return sys.modules["spacy"]
+    hidden = [name for name in _UNUSED_BY_SPACY if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # makes `import name` raise ImportError
+    try:
+        import spacy
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return spacy
 
 
 def pattern_entities(text: str) -> list[Entity]:

@@ -76,12 +76,12 @@ def discover(corpus_dir: Path, max_file_bytes: int) -> Discovery:
         folders, entries = _listing(folder, walk_error)
         for entry in entries:
             name = entry.name
-            suffix = os.path.splitext(name)[1].lower()  # as Path.suffix ("name." aside: unsupported either way)
+            suffix = _suffix(name)
             if suffix not in SUPPORTED:
                 ignored += 1
                 continue
             source = prefix + name
-            reason = _unusable_name(name)
+            reason = None if name.isascii() and name[0] != "." else _unusable_name(name)
             if reason is None and entry.is_symlink():
                 reason = _symlink_problem(Path(entry.path), root_real)
             if reason is not None:
@@ -126,6 +126,15 @@ def _listing(folder: str, on_error) -> tuple[list[os.DirEntry], list[os.DirEntry
         elif not entry.name.startswith(".") and not entry.is_symlink():
             folders.append(entry)
     return folders, others
+
+
+def _suffix(name: str) -> str:
+    """os.path.splitext(name)[1].lower() (leading dots are not a suffix), without its per-call overhead:
+    at 10,000 letters splitext was a sixth of a no-op build's listing."""
+    dot = name.rfind(".")
+    if dot <= 0 or (name[0] == "." and not name[:dot].strip(".")):
+        return ""
+    return name[dot:].lower()
 
 
 def _unusable_name(name: str) -> str | None:

@@ -30,9 +30,8 @@ import numpy as np
 from . import integrity, postings as postings_mod
 from .ann import dense_index
 from .postings import Postings
+from .layout import segments_root
 from .settings import Settings
-
-SEGMENTS_DIR = "segments"
 
 SCHEMA = """
 CREATE TABLE documents (ordinal INTEGER PRIMARY KEY, doc_id TEXT UNIQUE, source TEXT UNIQUE, format TEXT,
@@ -91,10 +90,6 @@ def make_hnsw(vectors: np.ndarray):
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
-
-
-def segments_root(index_dir: Path) -> Path:
-    return Path(index_dir) / SEGMENTS_DIR
 
 
 def write_segment(index_dir: Path, contents: SegmentContents, settings: Settings) -> SegmentInfo:

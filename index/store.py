@@ -12,6 +12,10 @@ one builder at a time, readers pinned to their build.
                               ordered segment list: per segment its row counts, FAISS kind, deleted
                               letters (tombstones: local document ordinals) and integrity record
                               {relative path: {size, sha256, mtime_ns}}
+        segments.json         the names of the segments the manifest lists (clean-up reads this instead of
+                              the whole manifest; builds without it are read through their manifest)
+      corpus-snapshot.json    what the corpus looked like when it last matched the current build: lets a
+                              no-op build skip the manifest (index/snapshot.py; a cache, not part of a build)
       .staging-<stamp>-<pid>/ a build being written (removed by the next build if its writer died)
       .trash-<name>/          a build being deleted (renamed first, so no reader can lease it any more)
 
@@ -57,12 +61,15 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import integrity
+from .layout import current_build, current_name as _current_name
 from .entities import Entity
 from .locking import LEASE_FILE, Lease, create_lease_file, exclusive_lease
 from .postings import BM25, ScoredSegment
 from .records import Chunk, LetterMetadata, Span
 from .search_parts import RowStack, SegmentedDense
-from .segments import SEGMENTS_DIR, SegmentContents, read_postings, segments_root
+from .layout import SEGMENTS_DIR, segments_root
+from .segments import SegmentContents, read_postings
+from .snapshot import SNAPSHOT_FILE
 from . import postings as postings_mod
 
 log = logging.getLogger(__name__)
@@ -151,6 +158,7 @@ class BuildContents:
 
 
 BUILD_HOOKS: dict[str, Callable[[Path], None]] = {}  # test hooks: stage -> fn(build folder)
+LISTED_SEGMENTS = "segments.json"
 PAUSE_VARIABLE = "LETTERS_QA_TEST_PAUSE_AT"  # a stage name: a build process stops there (for kill tests)
 
 
@@ -174,7 +182,10 @@ def write_build(index_dir: Path, manifest: dict) -> Path:
         create_lease_file(staging)
         manifest = dict(manifest, format_version=FORMAT_VERSION)
         # not indented: json's C encoder only runs without indent (at 10,000 letters: 0.1 s instead of 1.6 s)
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        encoded = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+        (staging / "manifest.json").write_bytes(encoded)
+        (staging / LISTED_SEGMENTS).write_text(json.dumps(
+            {"manifest_bytes": len(encoded), "names": [e.get("name") for e in segment_entries(manifest)]}))
         _hook("written", staging)
         staging.rename(final)
         _set_current(index_dir, final.name)
@@ -206,7 +217,7 @@ def collect_garbage(index_dir: Path) -> list[str]:
         name = child.name
         if name.startswith((".staging-", ".trash-")) and child.is_dir():
             shutil.rmtree(child, ignore_errors=True)
-        elif name.startswith(".CURRENT.") and child.is_file():
+        elif name.startswith((".CURRENT.", f".{SNAPSHOT_FILE}.")) and child.is_file():
             child.unlink(missing_ok=True)
         elif name.startswith("build-") and current_ok and name != current and child.is_dir():
             with exclusive_lease(child) as free:
@@ -232,13 +243,11 @@ def _collect_segments(index_dir: Path, builds: list[Path] | None) -> list[str]:
         return []
     listed: set[str] | None = set() if builds is not None else None
     for build in builds or []:
-        manifest = _manifest_of(build)
-        if manifest is None or not isinstance(manifest.get("segments"), list):
-            if manifest is not None and manifest.get("format_version", FORMAT_VERSION) < FORMAT_VERSION:
-                continue  # an older build lists no segments
+        names = _listed_segments(build)
+        if names is None:
             listed = None
             break
-        listed.update(s.get("name") for s in manifest["segments"])
+        listed.update(names)
     removed = []
     for child in sorted(root.iterdir()):
         name = child.name
@@ -254,17 +263,24 @@ def _collect_segments(index_dir: Path, builds: list[Path] | None) -> list[str]:
     return removed
 
 
-def _current_name(index_dir: Path) -> str | None:
+def _listed_segments(build: Path) -> list[str] | None:
+    """The segment names a build lists, from its segments.json (a few bytes, trusted only while the
+    manifest has the size it records: a segment it forgot would be deleted) or else its manifest;
+    None when neither can be read."""
     try:
-        return (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
+        listed = json.loads((Path(build) / LISTED_SEGMENTS).read_text(encoding="utf-8"))
+        names = listed["names"]
+        if (listed["manifest_bytes"] == (Path(build) / "manifest.json").stat().st_size
+                and isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            return names
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    manifest = _manifest_of(build)
+    if manifest is None or not isinstance(manifest.get("segments"), list):
+        if manifest is not None and manifest.get("format_version", FORMAT_VERSION) < FORMAT_VERSION:
+            return []  # an older build lists no segments
         return None
-
-
-def current_build(index_dir: Path) -> Path | None:
-    name = _current_name(index_dir)
-    build = Path(index_dir) / name if name else None
-    return build if build is not None and build.is_dir() else None
+    return [s.get("name") for s in manifest["segments"]]
 
 
 def read_manifest(index_dir: Path) -> dict | None:

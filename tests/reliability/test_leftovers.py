@@ -27,6 +27,7 @@ def plant_leftovers(index_dir):
     (staging / "chunk_vectors.npy").write_bytes(b"\0" * 4096)
     (index_dir / ".trash-build-20200101T000000000001Z").mkdir()
     (index_dir / ".CURRENT.99999").write_text("build-nowhere\n")
+    (index_dir / ".corpus-snapshot.json.99999").write_text("{")  # a snapshot half-written by a killed builder
     orphan = index_dir / "build-20200101T000000000002Z"
     orphan.mkdir()
     (orphan / LEASE_FILE).write_bytes(b"")
@@ -40,7 +41,7 @@ def test_a_no_op_build_clears_staging_trash_and_orphaned_builds(town_index):
     live = current_build(town_index.index_dir)
     assert build_index(town_index).noop
     assert build_folders(town_index) == [live.name]
-    assert sorted(p.name for p in town_index.index_dir.iterdir()) == [".build.lock", "CURRENT", live.name, "segments"]
+    assert sorted(p.name for p in town_index.index_dir.iterdir()) == sorted([".build.lock", "CURRENT", "corpus-snapshot.json", live.name, "segments"])
     assert segment_folders(town_index) == listed_segments(town_index)
     assert IndexReader.open(town_index.index_dir).documents
 
