@@ -492,7 +492,7 @@ def _head_runs(text: str, lines: list[_Line], head_end: int, is_boiler: set[int]
     chained = False  # the current run is a chain of one-line paragraphs (markdown sets addresses out so)
     for i in range(head_end):
         line = lines[i]
-        breaker = i in is_boiler or _label_of(line) or "|" in line.text or re.match(r"^[+=_-]{3,}", line.text) \
+        breaker = i in is_boiler and not _inside_run(lines, i, is_boiler) or _label_of(line) or "|" in line.text or re.match(r"^[+=_-]{3,}", line.text) \
             or any(len(m.group(0)) >= 0.5 * len(line.text) for m in date_matches(line.text))
         gap = i and text[lines[i - 1].end:line.start].count("\n") >= 2
         if gap:
@@ -511,6 +511,13 @@ def _head_runs(text: str, lines: list[_Line], head_end: int, is_boiler: set[int]
         else:
             runs[-1].append(i)
     return [run for run in runs if run]
+
+
+def _inside_run(lines: list[_Line], i: int, is_boiler: set[int]) -> bool:
+    """A line the letter repeats (a title also in the footer: "Minister for Civil Society and Youth")
+    between two lines it does not, with no contact details: part of the block around it."""
+    return 0 < i < len(lines) - 1 and i - 1 not in is_boiler and i + 1 not in is_boiler \
+        and not re.search(r"[\d@|]|www\.", lines[i].text)
 
 
 def _has_postcode(line: str) -> bool:

@@ -690,3 +690,32 @@ def test_a_date_in_the_subject_is_not_its_reference():
     assert m.subject == "Referral of Mr John Smith, DOB 01/02/1960"
     assert m.reference is None
     assert (m.sender, m.role) == ("Dr Anna Kowalski", "Consultant Cardiologist")
+
+
+def test_a_title_the_letter_repeats_below_stays_in_the_address_block():
+    # the copy list repeats the minister's title, so the line is "boilerplate"; it still belongs to the
+    # address block between the name and the department
+    m = extract_metadata(letter("""
+        **Open Doors Youth Alliance**
+        Unit 12, The Foundry, London SE1 8EN
+
+        30 November 2022
+
+        Rt Hon Alastair Penhaligon MP
+        Minister for Civil Society and Youth
+        Department for Culture, Media and Sport
+        London SW1A 2BQ
+
+        Dear Minister,
+
+        Thank you for speaking at our conference. We write about the pressures on youth clubs.
+
+        Yours sincerely,
+
+        Marcia Okonjo-Reeve
+        Chief Executive
+
+        Copies:
+        Minister for Civil Society and Youth
+        """))
+    assert m.recipient == "Rt Hon Alastair Penhaligon MP"
