@@ -6,7 +6,9 @@ are chosen on the **dev** letters; the test letters are never read here.
 1. Candidate cache: every candidate the assistant considers for every train and dev question, with
    its feature vector and whether it is a tight correct answer, computed once and kept in
    eval/reports/fit_cache/ (git-ignored; rebuilt when the questions, the index build or the candidate
-   and feature code change), so fitting iterations take seconds.
+   and feature code change), so fitting iterations take seconds. Besides the writers' questions, train
+   gets a few questions per train letter about its own fields ("When was the X letter written?"),
+   answered by the catalogue's gold metadata (`letter_questions`).
 2. Question model: a multinomial logistic regression over the question's terms gives each answer
    category's probability (C chosen on dev); train questions get probabilities from models fitted
    without their letter (5 folds by letter), so the ranker learns how far to trust them.
