@@ -6,7 +6,9 @@ are chosen on the **dev** letters; the test letters are never read here.
 1. Candidate cache: every candidate the assistant considers for every train and dev question, with
    its feature vector and whether it is a tight correct answer, computed once and kept in
    eval/reports/fit_cache/ (git-ignored; rebuilt when the questions, the index build or the candidate
-   and feature code change), so fitting iterations take seconds.
+   and feature code change), so fitting iterations take seconds. Besides the writers' questions, train
+   gets a few questions per train letter about its own fields ("When was the X letter written?"),
+   answered by the catalogue's gold metadata (`letter_questions`).
 2. Question model: a multinomial logistic regression over the question's terms gives each answer
    category's probability (C chosen on dev); train questions get probabilities from models fitted
    without their letter (5 folds by letter), so the ranker learns how far to trust them.
@@ -68,16 +70,18 @@ class Cache:
         return np.flatnonzero(self.group == q)
 
 
-def cache_key(questions_file: Path, index_dir: Path) -> str:
+def cache_key(questions_file: Path, index_dir: Path, extra: Sequence[Question] = ()) -> str:
     from retrieval.features import FEATURES
 
     h = hashlib.sha256()
     h.update(questions_file.read_bytes())
+    h.update(repr([(q.id, q.question, q.answers) for q in extra]).encode())
     current = index_dir / "CURRENT"
     h.update(current.read_bytes() if current.exists() else b"")
     h.update(repr((FEATURES, K)).encode())
     for name in ("candidates.py", "features.py", "assistant.py", "acronyms.py", "search.py", "names.py"):
         h.update((REPO / "retrieval" / name).read_bytes())
+    h.update((REPO / "index" / "structure.py").read_bytes())  # the letter fields are candidates
     return h.hexdigest()[:16]
 
 
@@ -128,6 +132,50 @@ def load_cache(path: Path) -> Cache:
     with np.load(path, allow_pickle=False) as z:
         return Cache(z["rows"], z["group"], z["label"], z["f1"], z["field"], z["text"], z["same"],
                      [str(i) for i in z["ids"]], z["passage_overlap"], z["unknown"])
+
+
+# --- 1b. questions about the train letters themselves ---------------------------------------------
+# How staff ask for a letter's own parts, naming it by its sender's organisation. The written questions
+# ask "What date is on ..." and "Who signed ..."; these add the other ways ("When was ... written?"),
+# with the gold metadata as the answers, so the ranker learns that a field of the named letter answers
+# them. Train letters only; dev and test keep only the writers' questions.
+LETTER_QUESTIONS = {
+    "date": ("When was the {name} letter written?", "When did {name} write?", "When was the {name} letter sent?"),
+    "sender": ("Who signed the {name} letter?", "Who wrote the {name} letter?", "Who sent the {name} letter?"),
+    "recipient": ("Who is the {name} letter addressed to?", "Who was the {name} letter sent to?",
+                  "To whom did {name} write?"),
+    "subject": ("What is the {name} letter about?", "What is the subject of the {name} letter?"),
+    "reference": ("What reference does the {name} letter give?", "What is the reference on the {name} letter?"),
+}
+
+
+def letter_questions(letters, read_text) -> list[Question]:
+    """Questions about each train letter's own fields (a phrasing per field, chosen by the letter's
+    name so every phrasing occurs), answered by the catalogue's gold metadata as printed."""
+    from index.structure import _to_iso, date_matches
+
+    out = []
+    for n, letter in enumerate(letter for letter in letters if letter.split == "train"):
+        gold = letter.metadata.to_json()
+        names = gold.get("organisation") or gold.get("sender") or []
+        if not names:
+            continue
+        name = min(names, key=len)  # the short form people use ("Charity Commission")
+        name = name.title() if name.isupper() and len(name) > 6 else name  # not "CRAVEN DISTRICT COUNCIL"
+        text = read_text(letter.source)
+        for field, phrasings in LETTER_QUESTIONS.items():
+            value = gold.get(field)
+            if field == "date" and value:
+                printed = [m.group(0) for m in date_matches(text) if _to_iso(m) == value]
+                answers = tuple(printed[:1])
+            else:
+                answers = tuple(value or ())
+            if not answers:
+                continue
+            question = phrasings[n % len(phrasings)].format(name=name)
+            out.append(Question(f"letter-{letter.source}-{field}", question, "letter_field", True, answers,
+                                letter.source, None, None, "train"))
+    return out
 
 
 # --- 2. the question model ------------------------------------------------------------------------
@@ -207,9 +255,10 @@ def _as(q: Question, category: str) -> Question:
 
 
 def full_rows(cache: Cache, probabilities: np.ndarray, kind_probabilities: np.ndarray) -> np.ndarray:
-    from retrieval.answer_model import with_question
+    from retrieval.answer_model import kind_prior, with_question
 
-    out = np.empty((len(cache.rows), cache.rows.shape[1] + probabilities.shape[1] + 3))
+    prior_columns = kind_prior(kind_probabilities[0]).shape[1] if len(kind_probabilities) else 0
+    out = np.empty((len(cache.rows), cache.rows.shape[1] + probabilities.shape[1] + 1 + prior_columns))
     for q in range(len(cache.ids)):
         m = cache.members(q)
         if len(m):
@@ -471,9 +520,14 @@ def fit_command(questions_file=None, index_dir=None, write: bool = False, refres
         _stderr(f"fit: {exc}")
         return 2
     questions = [q for q in questions if q.split in ("train", "dev")]  # the test split is never read
+    from eval.catalogue import text_reader
+
+    extra = letter_questions(letters, text_reader(LETTERS_DIR))
+    _stderr(f"fit: {len(extra)} questions about the train letters' own fields added to train")
+    questions += extra
     settings = Settings.from_env(corpus_dir=LETTERS_DIR, index_dir=Path(index_dir) if index_dir else DEFAULT_INDEX_DIR)
     _stderr(build_index(settings).summary())
-    key = cache_key(questions_path, settings.index_dir)
+    key = cache_key(questions_path, settings.index_dir, extra)
     path = CACHE_DIR / f"candidates-{key}.npz"
     if path.exists() and not refresh:
         cache = load_cache(path)

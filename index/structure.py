@@ -48,13 +48,16 @@ _LABELS: list[tuple[str, re.Pattern]] = [
     ("cc", re.compile(r"cc|copy\s+to|copies\s+to|copied\s+to", re.I)),
     ("enclosures", re.compile(r"enc(?:s|l)?\.?|enclosures?|attachments?", re.I)),
 ]
+# "Re." and "RE -" set a subject off without a colon
+_SUBJECT_DASH = re.compile(r"^[\s*_#]*(?:re|subject|regarding)(?:\.\s*|\s+[-–—]\s+)(?P<value>[A-Za-z0-9].*)$", re.I)
 _LABELLED = re.compile(r"^[\s|*#>]*(?P<label>[A-Za-z][A-Za-z .]{0,40}?)[\s*]*(?::|\t|\s*\|)[\s*|]*(?P<value>.*?)[\s|*]*$")
 # Complimentary closes, salutations, "pp" and honorifics are closed classes fixed by letter-writing
 # convention, not by any sender: a short list covers them for every sender, where a fitted criterion would
 # need many more letters to relearn the same words (and the named-entity model has no label for them).
-_CLOSE = re.compile(r"^[\s*_>]*(?:yours\s+(?:sincerely|faithfully|truly|ever|respectfully)|(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?)\s+"
-                    r"(?:regards|wishes)|regards|sincerely|many\s+thanks|with\s+thanks)\b[\s,.!*_]*$", re.I)
-_SALUTATION = re.compile(r"^[\s*_>]*dear\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
+_CLOSE = re.compile(r"^[\s*_>]*(?:yours\s+(?:sincerely|faithfully|truly|ever|respectfully)|(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?|"
+                    r"many)\s+(?:regards|wishes|thanks)|regards|sincerely|respectfully|(?:many\s+|with\s+)?thanks(?:\s+again)?|"
+                    r"thank\s+you|cheers|best|all\s+the\s+best)\b[\s,.!*_]*$", re.I)
+_SALUTATION = re.compile(r"^[\s*_>]*(?:dear|hi|hello|good\s+(?:morning|afternoon))\s+(?P<who>[^\n]+?)[\s,:*_]*$", re.I)
 _FAO = re.compile(r"^\s*(?:f\.?a\.?o\.?|for\s+the\s+attention\s+of)\s*[:,]?\s*", re.I)
 # Words that open a letter's first sentence: a line after "Dear ..." that starts with one is the body,
 # not a subject heading (a closed class of pronouns and openers, which a fitted criterion would only relearn).
@@ -194,6 +197,9 @@ def _label_of(line: _Line) -> tuple[str, Part | None] | None:
             if pattern.fullmatch(label) or pattern.fullmatch(label + "."):
                 value_start = line.start + match.start("value")
                 return name, _trim_value(line, value_start, line.start + match.end("value"))
+    dashed = _SUBJECT_DASH.match(line.text)
+    if dashed:  # "Re. Land at Hollow Farm", "RE - Application for flexible working"
+        return "subject", _trim_value(line, line.start + dashed.start("value"), line.end)
     return _unmarked_label_of(line)
 
 
@@ -332,6 +338,8 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
             follow = lines[i + 1]
             if not _label_of(follow) and len(follow.text) <= 60:
                 labelled[found[0]] = follow.part
+    if "subject" in labelled:
+        labelled["subject"] = _unwrapped(text, lines, labelled["subject"])
 
     salutation_index = next((i for i, line in enumerate(lines) if _SALUTATION.match(line.text)), None)
     close_index = next((i for i in range(len(lines) - 1, -1, -1) if _CLOSE.match(lines[i].text)), None)
@@ -351,6 +359,8 @@ def _read(text: str, entities: list[Entity] = ()) -> tuple[LetterStructure, list
         signature, sender, role, organisation = _signature(text, lines, close_index, entities, is_boiler)
     if sender is None and "from" in labelled:
         sender, role, organisation = _from_header(text, labelled["from"], entities)
+    if sender is not None and role is None:
+        role = _role_under_name_at_top(text, lines[:head_end], sender)
     from_organisation = _from_header(text, labelled["from"], entities)[2] if "from" in labelled else None
     candidates = _organisation_candidates(text, lines, head, recipient_address, signature, sender,
                                           (organisation, from_organisation), entities, is_boiler)
@@ -482,7 +492,7 @@ def _head_runs(text: str, lines: list[_Line], head_end: int, is_boiler: set[int]
     chained = False  # the current run is a chain of one-line paragraphs (markdown sets addresses out so)
     for i in range(head_end):
         line = lines[i]
-        breaker = i in is_boiler or _label_of(line) or "|" in line.text or re.match(r"^[+=_-]{3,}", line.text) \
+        breaker = i in is_boiler and not _inside_run(lines, i, is_boiler) or _label_of(line) or "|" in line.text or re.match(r"^[+=_-]{3,}", line.text) \
             or any(len(m.group(0)) >= 0.5 * len(line.text) for m in date_matches(line.text))
         gap = i and text[lines[i - 1].end:line.start].count("\n") >= 2
         if gap:
@@ -501,6 +511,13 @@ def _head_runs(text: str, lines: list[_Line], head_end: int, is_boiler: set[int]
         else:
             runs[-1].append(i)
     return [run for run in runs if run]
+
+
+def _inside_run(lines: list[_Line], i: int, is_boiler: set[int]) -> bool:
+    """A line the letter repeats (a title also in the footer: "Minister for Civil Society and Youth")
+    between two lines it does not, with no contact details: part of the block around it."""
+    return 0 < i < len(lines) - 1 and i - 1 not in is_boiler and i + 1 not in is_boiler \
+        and not re.search(r"[\d@|]|www\.", lines[i].text)
 
 
 def _has_postcode(line: str) -> bool:
@@ -554,13 +571,34 @@ def _subject(text: str, lines: list[_Line], salutation_index: int | None, head_e
     return _trim(text, *_span(headings[-1])) if headings else None
 
 
+def _unwrapped(text: str, lines: list[_Line], part: Part) -> Part:
+    """A value whose line wraps onto the next ones (PDF text, hard-wrapped plain text): a line filled to
+    the letter's width without closing punctuation, or a next line starting in lower case, goes on."""
+    widths = sorted(len(line.text) for line in lines)
+    full = 0.8 * widths[int(0.9 * (len(widths) - 1))] if widths else 0
+    at = next((i for i, line in enumerate(lines) if line.start <= part.end <= line.end), None)
+    if at is None:
+        return part
+    end = part.end
+    for k in range(at, min(len(lines) - 1, at + 3)):
+        line, following = lines[k], lines[k + 1]
+        if text[line.end:following.start].count("\n") >= 2 or re.search(r"[.!?:;]\W*$", line.text) \
+                or _label_of(following) or _SALUTATION.match(following.text) or _CLOSE.match(following.text):
+            break
+        if not (len(line.text) >= full or following.text[:1].islower()):
+            break
+        end = following.end
+    return Part(part.start, end)
+
+
 def _subject_reference(text: str, subject: Part | None) -> Part | None:
     """With no reference line, the case reference a subject heading carries ("Planning application
     UTT/22/2147/OP - Land at ...")."""
     if subject is None:
         return None
     found = [e for e in pattern_entities(subject.of(text)) if e.kind == "reference"
-             and not re.fullmatch(r"(?:19|20)\d\d[-/](?:\d\d|(?:19|20)\d\d)", subject.of(text)[e.start:e.end])]  # "2024-25" is a year
+             and not re.fullmatch(r"(?:19|20)\d\d[-/](?:\d\d|(?:19|20)\d\d)", subject.of(text)[e.start:e.end])  # "2024-25" is a year
+             and not any(_to_iso(m) for m in date_matches(subject.of(text)[e.start:e.end]))]  # "DOB 01/02/1960" is a date
     return Part(subject.start + found[0].start, subject.start + found[0].end) if len(found) == 1 else None
 
 
@@ -631,7 +669,8 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
         line = lines[i]
         footer = i in is_boiler and (re.search(r"\d|@|www\.", line.text) or len(line.text.split()) > 10)
         label = _label_of(line)
-        if footer or _FOOTER_LINE.search(line.text) or label and label[0] in ("cc", "enclosures"):
+        signs_off = " | " in line.text and _signs_as_person(_signature_segments(line)[0], entities)
+        if footer or _FOOTER_LINE.search(line.text) and not signs_off or label and label[0] in ("cc", "enclosures"):
             break
         if re.match(r"^[\[(]?(?:signed|signature)\b", line.text, re.I) and len(line.text) < 40:
             continue
@@ -641,14 +680,22 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
     if not block:
         return None, None, None, None
     signature = Part(block[0].start, block[-1].end)
+    block = [segment for line in block for segment in _signature_segments(line)]
     name_at = next((i for i, line in enumerate(block) if _PP.match(line.text) and _PP.sub("", line.text).strip()), None)
     if name_at is None:
         bare_pp = next((i for i, line in enumerate(block) if _PP.fullmatch(line.text + " ")), None)
         if bare_pp is not None and bare_pp + 1 < len(block):
             name_at = bare_pp + 1
+    # two signatories set out one under the other: the first block names the sender
+    first_paragraph = [i for i in range(min(3, len(block)))
+                       if i == 0 or text[block[i - 1].end:block[i].start].count("\n") < 2][-1] + 1
     if name_at is None:
-        name_at = next((i for i, line in enumerate(block[:3]) if _looks_like_name(line, entities)), None)
+        name_at = next((i for i in range(first_paragraph) if _signs_as_person(block[i], entities)), None)
     if name_at is None and _plain_name(block[0], entities):
+        name_at = 0
+    if name_at is None:
+        name_at = next((i for i, line in enumerate(block[:3]) if _signs_as_person(line, entities)), None)
+    if name_at is None and _proper_name_before_comma(text, block[0]):
         name_at = 0
     if name_at is None:
         # no person: a team or office signs ("Revenues and Benefits Service")
@@ -673,7 +720,11 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
         part = _trim(text, line.start, line.end)
         if part is None:
             continue
-        if role is None and not (_looks_like_organisation(line, entities) and organisation is None and rest.index(line) > 0):
+        at = rest.index(line)
+        if role is None and organisation is None and at + 1 < min(3, len(rest)) and _organisation_then_role(text, line, rest[at + 1], entities):
+            organisation = part  # "Jane Okafor / Northshire County Council / Director of Public Health"
+            continue
+        if role is None and not (_looks_like_organisation(line, entities) and organisation is None and at > 0):
             # "Head of Repairs, Northshire Homes" is split; "Senior Director, Enforcement" above an
             # organisation line is one role
             organisation_follows = organisation is None and any(
@@ -683,6 +734,65 @@ def _signature(text: str, lines: list[_Line], close_index: int, entities: list[E
         elif organisation is None:
             organisation = part
     return signature, sender, role, organisation
+
+
+def _organisation_then_role(text: str, line: _Line, following: _Line, entities: list[Entity]) -> bool:
+    """Under the name, a line the letter names again (its letterhead), then one it does not and that is
+    not an organisation: the organisation comes before the role in this signature."""
+    return text.count(line.text) >= 2 and text.count(following.text) < 2 and "," not in line.text \
+        and not _looks_like_organisation(following, entities) and _title_case(following.text) \
+        and not re.search(r"@|www\.|\d", following.text)
+
+
+def _proper_name_before_comma(text: str, line: _Line) -> bool:
+    """ "Davina Lowther, Police, Fire and Crime Commissioner" when the model tags no person: two to four
+    capitalised words before the comma that the letter never writes in lower case (proper names, where a
+    role's words, "Chief Executive", also occur as ordinary words)."""
+    head = line.text.split(",", 1)[0] if "," in line.text else ""
+    words = _HONORIFIC.sub("", head.strip("*_ ")).split()
+    lowered = set(re.findall(r"\b[a-z][a-z'’-]*\b", text))
+    return 2 <= len(words) <= 4 and all(re.fullmatch(r"[A-Z][a-z'’-]+(?:-[A-Z][a-z]+)?", w) for w in words) \
+        and not any(w.lower() in lowered for w in words)
+
+
+def _role_under_name_at_top(text: str, head: list[_Line], sender: Part) -> Part | None:
+    """A signature of the name alone, whose letterhead sets the same name over the title ("Rt Hon
+    Geoffrey Marlow MP / Minister of State for Crime, Policing and Fire"): the line under it."""
+    name = _HONORIFIC.sub("", sender.of(text).strip("*_ "))
+    for i, line in enumerate(head[:12]):
+        if line.start >= sender.start or i + 1 >= len(head) or name not in line.text or len(line.text) > 2 * len(name) + 20:
+            continue
+        below = head[i + 1]
+        if text[line.end:below.start].count("\n") < 2 and _title_case(below.text.replace(",", "")) \
+                and not _label_of(below) and not re.search(r"[\d@|]|www\.", below.text):
+            return _trim(text, below.start, below.end)
+    return None
+
+
+def _signature_segments(line: _Line) -> list[_Line]:
+    """An e-mail signature line "Priya Shah | Parking Services Manager | Westbridge Council" as the lines
+    a letter would set one under the other."""
+    if " | " not in line.text:
+        return [line]
+    out = []
+    for match in re.finditer(r"[^|]+", line.text):
+        value = match.group(0)
+        if value.strip():
+            start = line.start + match.start() + len(value) - len(value.lstrip())
+            out.append(_Line(start, start + len(value.strip()), value.strip()))
+    return out
+
+
+def _signs_as_person(line: _Line, entities: list[Entity]) -> bool:
+    """A signature line that starts with a person's name ("Davina Lowther, Police, Fire and Crime
+    Commissioner for Cumbria" holds the role after the comma)."""
+    if _looks_like_name(line, entities):
+        return True
+    comma = line.text.find(",")
+    if comma <= 0:
+        return False
+    head = _Line(line.start, line.start + comma, line.text[:comma])
+    return _looks_like_name(head, entities) or _plain_name(head, entities) and bool(_entity_cover(head, entities, ("person",)))
 
 
 def _signatory(text: str, lines: list[_Line], signature: Part | None, sender: Part | None,
@@ -780,7 +890,7 @@ def _from_header(text: str, part: Part, entities: list[Entity]) -> tuple[Part | 
         return None, None, None
     comma = line.text.find(",")
     head = _Line(line.start, line.start + comma, line.text[:comma].strip()) if comma > 0 else line
-    if _looks_like_name(head, entities):
+    if _looks_like_name(head, entities) or _plain_name(head, entities):
         sender = _name_part(text, head)
         rest = _trim(text, head.end, end) if head.end < end else None
         if rest is None:

@@ -36,25 +36,34 @@ class AnswerModelError(ModelUnavailable):
 def ranker_features(categories: tuple[str, ...]) -> tuple[str, ...]:
     """The ranker's columns: the candidate's FEATURES, the question's category probabilities and id,
     P(a span of the candidate's kind answers | the question) and that kind's rank among the kinds."""
-    return (*FEATURES, *(f"p:{c}" for c in categories), "category", "kind_prior", "kind_prior_rank")
+    return (*FEATURES, *(f"p:{c}" for c in categories), "category", "kind_prior", "kind_prior_rank",
+            "kind_family_prior")
 
 
 _KIND = FEATURES.index("kind")
+# a letter field and the entity kind its value is: "When was the X letter written?" may read to the kind
+# model as a date question, and the letter's date line answers it as well as a date in its text would
+_FIELD_VALUE_KIND = {"field:date": "date", "field:sender": "person", "field:recipient": "person",
+                     "field:organisation": "organisation", "field:reference": "reference"}
+_FAMILY = np.eye(len(KINDS))
+for _field, _kind in _FIELD_VALUE_KIND.items():
+    _FAMILY[KINDS.index(_field), KINDS.index(_kind)] = _FAMILY[KINDS.index(_kind), KINDS.index(_field)] = 1.0
 
 
 def kind_prior(kind_probabilities: np.ndarray) -> np.ndarray:
-    """Per kind in KINDS: its probability and its rank (0 = the most likely kind)."""
+    """Per kind in KINDS: its probability, its rank (0 = the most likely kind), and the probability of
+    it or its family (a field and the entity kind of its value)."""
     order = np.argsort(-kind_probabilities, kind="stable")
     rank = np.empty(len(order))
     rank[order] = np.arange(len(order))
-    return np.stack([kind_probabilities, rank], axis=1)
+    return np.stack([kind_probabilities, rank, _FAMILY @ kind_probabilities], axis=1)
 
 
 def with_question(rows: np.ndarray, probabilities: np.ndarray, kind_probabilities: np.ndarray) -> np.ndarray:
     """Append the question's category probabilities and most likely category id, and each row's kind
     prior (`kind_probabilities` over KINDS: what kind of span the kind model expects) and its rank."""
     tail = np.concatenate([probabilities, [float(np.argmax(probabilities))]])
-    prior = kind_prior(kind_probabilities)[rows[:, _KIND].astype(int)] if len(rows) else np.zeros((0, 2))
+    prior = kind_prior(kind_probabilities)[rows[:, _KIND].astype(int)] if len(rows) else np.zeros((0, 3))
     return np.hstack([rows, np.broadcast_to(tail, (len(rows), len(tail))), prior])
 
 

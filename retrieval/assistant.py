@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from index.store import DocumentRecord, IndexReader, IndexUnavailable
 from .answer_model import AnswerModel
 from .candidates import FIELD_KINDS, Candidate, Sentence, relative
 from .confidence import signals as confidence_signals
-from .features import KINDS, QuestionView, features, focus_tokens, other_subject, overlap
+from .features import KINDS, QuestionView, features, focus_tokens, letter_card, letter_card_match, other_subject, overlap
 from .letters import Letter, LetterCache
 from .names import NameIndex
 from .records import Answer, Citation, Passage
@@ -39,7 +39,7 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_PASSAGES = 6
-FIELD_LETTERS = 2  # letters whose own parts (sender, date, ...) are candidates when the question names none
+FIELD_LETTERS = 3  # letters whose own parts (sender, date, ...) are candidates
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z&]*[A-Z][A-Za-z]*\b")
 # Asked once by warm_up(): a question about a letter's own parts (its signatory) as well as its text, so
 # that it runs every stage a real question runs (passages, sentences, field candidates, the models).
@@ -87,7 +87,7 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or Embedder.for_settings(settings)
         self.searcher = HybridSearcher(reader, settings)
-        self.names = NameIndex(reader.documents)
+        self.names = NameIndex(reader.documents, lambda word: self.vocabulary().is_rare(word))
         self.model = model
         self.letters = LetterCache(reader, settings.letter_cache_size)
         self._document_frequency: tuple[dict[str, int], int] | None = None
@@ -300,12 +300,18 @@ class Assistant:
         candidates = [Candidate(s, *span) for s, spans in found for span in spans]
         candidates += self._acronym_candidates(question, sentences, vector)
         if hits and settings.use_answer_types:
-            field_letters = list(named) or list(dict.fromkeys(int(self.reader.chunk_doc[h.row]) for h in hits))
+            # the letters the question names, best named first, then the letters of the best passages (a
+            # name can match the wrong letter: "...about the building work and Ofsted")
+            field_letters = list(dict.fromkeys([*sorted(named, key=lambda o: -named[o]),
+                                                *(int(self.reader.chunk_doc[h.row]) for h in hits)]))
             if filters is not None and filters.active:
                 field_letters = [o for o in field_letters if filters.admits(self.documents[o])]
             for ordinal in field_letters[:FIELD_LETTERS]:
                 candidates += self._field_candidates(ordinal, vector)
-        structures = {o: self.letters[o].structure for o in {c.sentence.doc_ordinal for c in candidates}}
+        letters = {c.sentence.doc_ordinal for c in candidates}
+        structures = {o: self.letters[o].structure for o in letters}
+        all_idf = {t: self._idf(t) for t in set(tokens(question))}
+        view = replace(view, letter_match={o: letter_card_match(question, self._letter_card(o), all_idf) for o in letters})
         vocab = self.reader.bm25.vocab_dict
         return Considered(view, hits, passages, candidates, features(view, candidates, structures),
                           overlap(q_tokens, passages[0].text) if passages else 0.0,
@@ -347,6 +353,10 @@ class Assistant:
                           reason="the letters do not clearly answer this; the closest passages are shown",
                           signals=found)
         return Answer(question, best.text, False, score, tuple(citations), passages, best.kind, signals=found)
+
+    def _letter_card(self, ordinal: int) -> str:
+        m = self.documents[ordinal].metadata
+        return letter_card((m.sender, m.role, m.organisation, m.recipient, m.subject, m.title))
 
     def _idf(self, token: str) -> float:
         """log(N / df) of a token over the index's passages (an unseen token counts as once-seen)."""

@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -38,14 +38,24 @@ FEATURES = (
     "mentions_letter", "question_tokens",
     # the same signals relative to the question's best candidate: trees see one row at a time
     "similarity_gap", "lexical_idf_gap", "context_idf_gap", "proximity_gap",
+    # how well the question describes the candidate's letter (its sender, addressee, subject, ...), and
+    # how far that is below the best-described letter: "the headteacher's letter to families"
+    "letter_match", "letter_match_gap",
+    # the question asks what was done with a letter (written, sent, signed, dated, addressed), and a letter
+    # field whose name the question uses ("What date is on ...", "What reference ...")
+    "letter_act", "field_named",
 )
 _RELATIVE = (("similarity_gap", "sentence_similarity"), ("lexical_idf_gap", "lexical_idf"),
-             ("context_idf_gap", "context_idf"), ("proximity_gap", "proximity"))
+             ("context_idf_gap", "context_idf"), ("proximity_gap", "proximity"), ("letter_match_gap", "letter_match"))
 _KIND_ID = {kind: i for i, kind in enumerate(KINDS)}
 _LABEL_ID = {label: i for i, label in enumerate(LABELS, start=1)}
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[A-Za-z0-9£'’-]+")
 _FOCUS = re.compile(r"\b(?:how many|how much|which|what|whose)\s+((?:[A-Za-z'’-]+\s*){1,3})", re.I)
+# the verbs of what is done with a letter: a closed class, as the document nouns above
+_LETTER_ACT = re.compile(r"\b(?:write|wrote|written|writing|writes|send|sent|sends|sign|signs|signed|signing|signatory|"
+                         r"dated|addressed|issued)\b", re.I)
+_FIELD_TOKEN = {f"field:{name}": tokens(name)[0] for name in FIELD_KINDS}
 _LETTER_ITSELF = re.compile(r"\b(letter|correspondence|reply|response|memo|e-?mail|notice|you|your|this)\b", re.I)
 
 
@@ -60,6 +70,20 @@ class QuestionView:
     top_letter: int  # the letter of the best passage
     other_subject: float  # share of the question's proper names that name no letter
     focus: tuple[str, ...] = ()  # what a which/what/how-many question asks about ("officers")
+    letter_match: Mapping[int, float] = field(default_factory=dict)  # letter ordinal -> letter_card_match
+
+
+def letter_card(values) -> str:
+    """What a question may call a letter by: its metadata (sender, role, organisation, addressee,
+    subject, title), as one text."""
+    return " ".join(v for v in values if v)
+
+
+def letter_card_match(question: str, card: str, idf: Mapping[str, float]) -> float:
+    """Share of the question's token rarity (idf over all its tokens, naming words included) that the
+    letter's card covers."""
+    asked = {t: idf.get(t, 0.0) for t in set(tokens(question))}
+    return weighted_overlap(asked, card)
 
 
 def focus_tokens(question: str) -> tuple[str, ...]:
@@ -192,6 +216,7 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
     of_sentence: list[int] = []
     position: list[tuple] = []  # start, span length, doc_start, doc_end
     values: list[tuple] = []
+    question_words = set(tokens(question.text))
     for c in candidates:
         s = c.sentence
         j = sentence_at.get(id(s))
@@ -246,6 +271,10 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
     rows[:, _COLUMN["other_subject"]] = question.other_subject
     rows[:, _COLUMN["mentions_letter"]] = float(bool(_LETTER_ITSELF.search(question.text)))
     rows[:, _COLUMN["question_tokens"]] = len(question.tokens)
+    letter = np.asarray([s.doc_ordinal for s in sentences])[of_sentence]
+    rows[:, _COLUMN["letter_match"]] = [question.letter_match.get(int(o), 0.0) for o in letter]
+    rows[:, _COLUMN["letter_act"]] = float(bool(_LETTER_ACT.search(question.text)))
+    rows[:, _COLUMN["field_named"]] = [float(_FIELD_TOKEN.get(c.kind) in question_words) for c in candidates]
     for gap, of in _RELATIVE:
         column = rows[:, _COLUMN[of]]
         rows[:, _COLUMN[gap]] = column.max() - column

@@ -2,19 +2,20 @@
 (sender, role, organisation) — no list of names anywhere in the code.
 
 A match weighs more when fewer letters share it (1 - df/N), so a phrase every letter has counts
-for nothing; single generic words ("police", "mayor") never count on their own.
+for nothing; a single word counts on its own only when it is rare in the corpus (`retrieval.vocabulary`:
+used by at most half the letters), so "police" or "council" in letters that all talk about them names
+none of them, while "Manchester" or "Burns-Williamson" does.
 """
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 from index.lexical import STOP_WORDS
 from index.store import DocumentRecord
 
-GENERIC = frozenset("""police policing crime commissioner commissioners office mayor deputy chief constable authority
-combined council criminal justice and of for the pcc opcc letter letters response home secretary government
-national force service""".split())
+from .vocabulary import Vocabulary
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 
 
@@ -40,13 +41,16 @@ class NameIndex:
 
     MAX_N = 4
 
-    def __init__(self, documents: Sequence[DocumentRecord]):
+    def __init__(self, documents: Sequence[DocumentRecord], is_rare: Callable[[str], bool] | None = None):
+        """`is_rare(word)`: whether a word is rare enough in the corpus to name letters on its own (the
+        letters' texts' vocabulary; by default the vocabulary of their names)."""
         self.documents = list(documents)
         self.phrases: dict[str, set[int]] = {}
         for doc in self.documents:
             for part in alias_parts(doc):
                 for gram in _grams(_WORD.findall(part), self.MAX_N):
                     self.phrases.setdefault(gram, set()).add(doc.ordinal)
+        self.is_rare = is_rare or Vocabulary.of(" ".join(alias_parts(doc)) for doc in self.documents).is_rare
 
     def matches(self, question: str, allowed: set[int] | None = None) -> list[tuple[str, list[int], float]]:
         """(phrase, document ordinals, weight) for each question phrase found in the letters' names;
@@ -65,7 +69,7 @@ class NameIndex:
                 gram = lowered[i:i + n]
                 if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
                     continue
-                if n == 1 and (gram[0] in GENERIC or not words[i][:1].isupper() or len(gram[0]) < 3):
+                if n == 1 and (not words[i][:1].isupper() or len(gram[0]) < 3 or not self.is_rare(gram[0])):
                     continue
                 phrase = " ".join(gram)
                 hits = self.phrases.get(phrase, set())

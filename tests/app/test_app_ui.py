@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -165,8 +166,10 @@ def test_untrusted_letter_text_is_rendered_escaped(app_env):
     assert answer.citations and answer.citations[0].source == "evil.md"
     at.button(key="open-1-c0").click().run()
     rendered = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
-    # markup removed for display (index.markup), the words left escaped: nothing is interpreted
-    assert "pays x to alert\\(1\\) every click here volunteer" in rendered
+    # markup removed for display (index.markup), the words left escaped: nothing is interpreted (read
+    # without the highlight of the answer span and its sentence, wherever the answer model puts them)
+    unhighlighted = re.sub(r"(?<!\\)\]", "", re.sub(r":[a-z]+-background\[", "", rendered))
+    assert "pays x to alert\\(1\\) every click here volunteer" in unhighlighted
     assert "<script>" not in rendered and "**x**" not in rendered and "](http" not in rendered
 
 

@@ -81,8 +81,7 @@ def test_chat_in_a_real_browser(tmp_path):
             assert "/tmp/" not in page.inner_text("body")
 
             # 1. an answer with a clean quote
-            # (the GMCA date question and the top confidence band are the fitted model's known misses:
-            # strict xfails in tests/app/test_app_ui.py and test_issue13.py)
+            # (the GMCA date question and the confidence bands are checked in tests/app/test_issue13.py)
             box.fill(SCF_QUESTION)
             box.press("Enter")
             page.get_by_text(re.compile("£6k")).first.wait_for(timeout=60_000)

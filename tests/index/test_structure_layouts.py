@@ -467,3 +467,255 @@ def test_ministers_letter_under_a_protective_marking():
 def test_address_set_beside_the_references_in_a_table(block):
     m = extract_metadata(_MARKDOWN_LETTER.format(block=block))
     assert (m.recipient, m.reference) == ("Rt Hon Alastair Penhaligon MP", "ODYA/22/31")
+
+
+# --- signature blocks in other layouts --------------------------------------------------------------
+def test_organisation_line_above_the_role_in_the_signature():
+    m = extract_metadata(letter("""
+        Northshire County Council
+        County Hall, Northtown NT1 1AA
+
+        12 March 2024
+
+        Dear Ms Patel,
+
+        Thank you for your letter about the library service.
+
+        Yours sincerely,
+
+        Jane Okafor
+        Northshire County Council
+        Director of Public Health
+        """))
+    assert (m.sender, m.role, m.organisation) == ("Jane Okafor", "Director of Public Health", "Northshire County Council")
+
+
+def test_two_signatories_the_first_is_the_sender():
+    m = extract_metadata(letter("""
+        Dear Mr Lee,
+
+        We write jointly about the merger.
+
+        Yours sincerely,
+
+        Margaret Hughes
+        Chair
+
+        David Brennan
+        Chief Executive
+        """))
+    assert (m.sender, m.role) == ("Margaret Hughes", "Chair")
+
+
+def test_e_mail_sign_off_on_one_line_with_separators():
+    m = extract_metadata(letter("""
+        From: Priya Shah
+        Sent: 14 February 2024 09:12
+        To: Tom Reid
+        Subject: Parking permits for residents
+
+        Hi Tom,
+
+        The new permits go live on 1 April.
+
+        Kind regards,
+        Priya Shah | Parking Services Manager | Westbridge Borough Council
+        """))
+    assert (m.sender, m.role, m.organisation) == ("Priya Shah", "Parking Services Manager", "Westbridge Borough Council")
+    assert (m.recipient, m.date, m.subject) == ("Tom Reid", "2024-02-14", "Parking permits for residents")
+
+
+@pytest.mark.parametrize("close", ["Thanks,", "Many thanks", "Best wishes,", "Cheers", "All the best"])
+def test_e_mail_closes_end_the_body(close):
+    m = extract_metadata(letter(f"""
+        Hello all,
+
+        The office move is now confirmed for the week of 6 May.
+
+        {close}
+
+        Sam Holloway
+        Facilities Lead
+        Riverside Housing Trust
+        sam.holloway@riverside.example.org
+        """))
+    assert (m.sender, m.role, m.organisation) == ("Sam Holloway", "Facilities Lead", "Riverside Housing Trust")
+    assert m.recipient is None  # "all" names nobody
+
+
+def test_for_and_on_behalf_of_above_the_name():
+    m = extract_metadata(letter("""
+        Acme Surveyors Ltd
+        4 Mill Lane, Leeds LS1 4AB
+
+        3 May 2023
+
+        Dear Sir or Madam,
+
+        Please find our report enclosed.
+
+        Yours faithfully,
+
+        for and on behalf of Acme Surveyors Ltd
+
+        Peter Walsh
+        Senior Partner
+        """))
+    assert (m.sender, m.role, m.organisation) == ("Peter Walsh", "Senior Partner", "Acme Surveyors Ltd")
+
+
+def test_name_and_role_on_one_line_above_a_cc_list():
+    # the entity model may tag the name as an organisation; the words before the comma are never
+    # written in lower case in the letter, so they are a proper name
+    m = extract_metadata(letter("""
+        Dear Mr Brennan
+
+        I welcome the inspection of custody in Cumbria and accept its findings.
+
+        Yours sincerely
+        Davina Lowther, Police, Fire and Crime Commissioner for Cumbria
+        cc: Chief Constable Mark Ellwood, Cumbria Constabulary
+        """))
+    assert (m.sender, m.role) == ("Davina Lowther", "Police, Fire and Crime Commissioner for Cumbria")
+
+
+@pytest.mark.xfail(strict=True, reason="a capitalised role before a comma reads as a name when the model tags "
+                                        "no person and the letter never uses its words in lower case")
+def test_a_role_and_organisation_after_a_comma_are_not_a_name():
+    m = extract_metadata(letter("""
+        Dear Mr Khan,
+
+        Your application has been approved and your licence is enclosed.
+
+        Yours sincerely,
+
+        Chief Executive, Northshire Council
+        """))
+    assert m.sender is None
+
+
+def test_name_alone_under_the_close_takes_its_title_from_the_letterhead():
+    m = extract_metadata(letter("""
+        Home Office
+        Rt Hon Geoffrey Marlow MP
+        Minister of State for Crime, Policing and Fire
+        2 Marsham Street
+        London SW1P 4DF
+        Our ref: MIN/0087412/22
+        Anna Whitlock MP
+        House of Commons
+        London SW1A 0AA
+        24 October 2022
+        Dear Anna,
+        Thank you for your letter of 29 September about rural crime.
+        Yours ever,
+        Rt Hon Geoffrey Marlow MP
+        """))
+    assert m.sender == "Rt Hon Geoffrey Marlow MP"
+    assert m.role == "Minister of State for Crime, Policing and Fire"
+
+
+# --- subject lines in other layouts -----------------------------------------------------------------
+@pytest.mark.parametrize("line", ["Re. Land at Hollow Farm, Ashby", "RE - Land at Hollow Farm, Ashby",
+                                  "Subject - Land at Hollow Farm, Ashby", "**RE: Land at Hollow Farm, Ashby**"])
+def test_subject_set_off_by_re_or_a_dash_above_the_salutation(line):
+    m = extract_metadata(letter(f"""
+        Our Ref: PL/22/0041
+        Date: 14 March 2024
+
+        {line}
+
+        Dear Sir,
+
+        I am writing to you about the land.
+
+        Yours faithfully
+
+        Mark Thornton
+        """))
+    assert (m.subject, m.reference) == ("Land at Hollow Farm, Ashby", "PL/22/0041")
+
+
+@pytest.mark.parametrize("heading", ["Proposed closure of Brook Street car park", "**Proposed closure of Brook Street car park**",
+                                     "__Proposed closure of Brook Street car park__", "## Proposed closure of Brook Street car park",
+                                     "RE - Proposed closure of Brook Street car park"])
+def test_subject_heading_after_the_salutation(heading):
+    m = extract_metadata(letter(f"""
+        14 March 2024
+
+        Dear Councillor Ahmed,
+
+        {heading}
+
+        I am writing to you about the proposed closure of the car park.
+
+        Yours sincerely
+
+        Mark Thornton
+        """))
+    assert m.subject == "Proposed closure of Brook Street car park"
+
+
+def test_labelled_subject_that_wraps_onto_the_next_lines():
+    m = extract_metadata(letter("""
+        Little Ashby Parish Council
+        The Village Hall, Main Street, Little Ashby LE65 2RT
+        Tuesday 16 May 2023
+        Dear Mr Yarwood
+        Subject: Objection to planning application 23/00562/FUL – erection of a storage and
+        distribution warehouse with 96 HGV parking spaces, land at Glebe Farm, Moira Lane,
+        Little Ashby
+        Little Ashby Parish Council objects to this application. The Council considered it at an
+        extraordinary meeting held in the village hall on 11 May 2023, attended by 64 residents.
+        """))
+    assert m.subject == ("Objection to planning application 23/00562/FUL – erection of a storage and "
+                         "distribution warehouse with 96 HGV parking spaces, land at Glebe Farm, Moira Lane, Little Ashby")
+
+
+def test_a_date_in_the_subject_is_not_its_reference():
+    m = extract_metadata(letter("""
+        10 October 2023
+
+        Dear Dr Evans
+
+        Re: Referral of Mr John Smith, DOB 01/02/1960
+
+        Thank you for referring this patient.
+
+        Yours sincerely
+
+        Dr Anna Kowalski
+        Consultant Cardiologist
+        """))
+    assert m.subject == "Referral of Mr John Smith, DOB 01/02/1960"
+    assert m.reference is None
+    assert (m.sender, m.role) == ("Dr Anna Kowalski", "Consultant Cardiologist")
+
+
+def test_a_title_the_letter_repeats_below_stays_in_the_address_block():
+    # the copy list repeats the minister's title, so the line is "boilerplate"; it still belongs to the
+    # address block between the name and the department
+    m = extract_metadata(letter("""
+        **Open Doors Youth Alliance**
+        Unit 12, The Foundry, London SE1 8EN
+
+        30 November 2022
+
+        Rt Hon Alastair Penhaligon MP
+        Minister for Civil Society and Youth
+        Department for Culture, Media and Sport
+        London SW1A 2BQ
+
+        Dear Minister,
+
+        Thank you for speaking at our conference. We write about the pressures on youth clubs.
+
+        Yours sincerely,
+
+        Marcia Okonjo-Reeve
+        Chief Executive
+
+        Copies:
+        Minister for Civil Society and Youth
+        """))
+    assert m.recipient == "Rt Hon Alastair Penhaligon MP"

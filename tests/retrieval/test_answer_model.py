@@ -68,6 +68,29 @@ def test_features_are_one_finite_row_per_candidate_with_kind_and_label_ids():
     assert by_text["2020"][FEATURES.index("novelty")] == 1.0 > number[FEATURES.index("novelty")]
 
 
+def test_questions_about_the_letter_itself_mark_its_fields():
+    from dataclasses import replace
+
+    from retrieval.features import letter_card, letter_card_match
+
+    date_line = sentence("4 May 2020", key=-5, doc=0)
+    body = sentence("The panel met in September 2017.", [Entity(17, 31, "date", "DATE")], doc=1)
+    candidates = [Candidate(date_line, 0, 10, "field:date"), *sentence_candidates(body)]
+    card = letter_card(("Beverley Hughes", "Deputy Mayor", "Greater Manchester Combined Authority", "Home Secretary", None))
+    idf = {"greater": 2.0, "manchester": 2.0, "letter": 0.1, "date": 0.5}
+    question = replace(view("What date is on the Greater Manchester letter?"),
+                       letter_match={0: letter_card_match("What date is on the Greater Manchester letter?", card, idf), 1: 0.0})
+    rows = features(question, candidates, {})
+    field, entity = rows[0], rows[[c.text for c in candidates].index("September 2017")]
+    assert field[FEATURES.index("field_named")] == 1.0 and entity[FEATURES.index("field_named")] == 0.0
+    # the question names the date line's letter (its organisation), not the body's
+    assert field[FEATURES.index("letter_match")] == pytest.approx(4.0 / 4.6)
+    assert entity[FEATURES.index("letter_match_gap")] == pytest.approx(4.0 / 4.6)
+    assert field[FEATURES.index("letter_act")] == 0.0
+    written = features(view("When was the letter written?"), candidates, {})
+    assert (written[:, FEATURES.index("letter_act")] == 1.0).all()
+
+
 def test_a_question_about_someone_else_is_not_about_the_letter_itself():
     # "who wrote the HMICFRS report" asks about another document's author, not the letter's sender
     assert other_subject("Who wrote the HMICFRS inspection report?", set()) == 1.0

@@ -63,3 +63,17 @@ def test_names_in_a_question_pick_the_letter_from_its_metadata():
 def test_generic_words_shared_by_letters_do_not_pick_a_letter():
     assert named_documents("What did the police commissioner say about training?", LETTERS) == {}
     assert named_documents("what about crime?", LETTERS) == {}
+
+
+def test_a_single_word_names_letters_only_when_it_is_rare_in_the_letters():
+    from retrieval.names import NameIndex
+    from retrieval.vocabulary import Vocabulary
+
+    # "Northdale" is in one letter's text of three; "Commissioner" in all of them
+    texts = ["The Commissioner for Northdale writes.", "The Commissioner replies.", "A Commissioner's note."]
+    names = NameIndex(LETTERS, Vocabulary.of(texts).is_rare)
+    assert names.weights("What did Northdale say?") == {2: pytest.approx(2 / 3)}
+    assert names.weights("What did the Commissioner say?") == {}
+    # without a corpus vocabulary, the names' own vocabulary decides: "Police" is in most letters' names
+    assert named_documents("What did the Police say?", LETTERS) == {}
+    assert set(named_documents("What did Northdale say?", LETTERS)) == {2}
