@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +92,7 @@ class Assistant:
         self._definitions: dict[int, dict[str, tuple[int, int]]] = {}  # acronyms each letter defines
         self._entities: dict[int, tuple[list[Entity], list[int]]] = {}  # sorted by start, and the starts
         self._letter_sentences: dict[int, list] = {}
+        self._tokens: dict[int, frozenset[str]] = {}  # content tokens of each letter
         self._structures: dict[int, LetterStructure] = {}
         self._document_frequency: tuple[dict[str, int], int] | None = None
         self._encode_lock = threading.Lock()
@@ -299,7 +300,9 @@ class Assistant:
                 field_letters = [o for o in field_letters if filters.admits(self.documents[o])]
             for ordinal in field_letters[:FIELD_LETTERS]:
                 candidates += self._field_candidates(ordinal, vector)
-        structures = {o: self._structure(o) for o in {c.sentence.doc_ordinal for c in candidates}}
+        letters = {c.sentence.doc_ordinal for c in candidates}
+        structures = {o: self._structure(o) for o in letters}
+        view = replace(view, letter_tokens={o: self._letter_tokens(o) for o in letters})
         vocab = self.reader.bm25.vocab_dict
         return Considered(view, hits, passages, candidates, features(view, candidates, structures),
                           overlap(q_tokens, passages[0].text) if passages else 0.0,
@@ -324,9 +327,11 @@ class Assistant:
             # model reads the question as asking for exactly that part ("who signed it?")
             return Answer(question, None, True, 0.0, (), passages, "other",
                           reason="none of the question's words occur in the letters")
-        found = confidence_signals(considered.candidates, considered.rows, scores, float(probabilities.max()),
-                                   considered.passage_overlap, considered.unknown)
-        score = self.model.confidence(found)
+        found = confidence_signals(considered.candidates, considered.rows, scores,
+                                   dict(zip(self.model.question_model.categories, map(float, probabilities))),
+                                   considered.passage_overlap, considered.unknown, kind_probabilities)
+        answerable = self.model.answerability(found)
+        score = self.model.confidence(found)  # <= answerable: an abstention's confidence is below the threshold
         citations = [self._citation(best, float(scores[order[0]]))]
         seen_docs = {best.sentence.doc_ordinal}
         for i in order[1:]:
@@ -336,7 +341,7 @@ class Assistant:
             if other.sentence.doc_ordinal not in seen_docs:
                 citations.append(self._citation(other, float(scores[i])))
                 seen_docs.add(other.sentence.doc_ordinal)
-        if score < self.settings.abstain_threshold:
+        if answerable < self.settings.abstain_threshold:
             return Answer(question, None, True, score, (), passages, best.kind,
                           reason="the letters do not clearly answer this; the closest passages are shown",
                           signals=found)
@@ -357,6 +362,13 @@ class Assistant:
             entities = sorted(self.reader.entities(ordinal), key=lambda e: (e.start, e.end))
             found = (entities, [e.start for e in entities])
             self._entities[ordinal] = found
+        return found
+
+    def _letter_tokens(self, ordinal: int) -> frozenset[str]:
+        """The content tokens a letter uses anywhere (read once per letter)."""
+        found = self._tokens.get(ordinal)
+        if found is None:  # a race computes the same value twice, harmlessly
+            found = self._tokens[ordinal] = frozenset(tokens(self.reader.text(self.documents[ordinal].doc_id)))
         return found
 
     def _sentence_rows(self, ordinal: int) -> list:
