@@ -518,7 +518,9 @@ def splits(questions: Sequence[Question]) -> tuple[list[int], list[int]]:
     return train, dev
 
 
-def fit_ranking(cache: Cache, questions: Sequence[Question]) -> Ranking:
+def fit_ranking(cache: Cache, questions: Sequence[Question], kept=None) -> Ranking:
+    """Stages 2 and 3. `kept`: a shipped AnswerModel whose question, kind and ranker models are kept (its
+    dev scores are theirs; train scores still come out of fold, from models with its ranker settings)."""
     from retrieval.trees import TreeEnsemble
 
     train, dev = splits(questions)
@@ -558,6 +560,12 @@ def fit_ranking(cache: Cache, questions: Sequence[Question]) -> Ranking:
         for i, f in zip(train, folds):
             if f == fold:
                 kind_probabilities[i] = model.probabilities(questions[i].question)
+    if kept is not None:
+        question_model, kind_model = kept.question_model, kept.kind_model
+        if question_model.categories != categories:
+            raise ValueError("the kept answer model has other answer categories; fit without --keep-ranker")
+        for i in dev:
+            probabilities[i] = question_model.probabilities(questions[i].question)
     for i in dev:
         kind_probabilities[i] = kind_model.probabilities(questions[i].question)
     dev_kinds = answer_kinds(cache, dev)
@@ -566,19 +574,27 @@ def fit_ranking(cache: Cache, questions: Sequence[Question]) -> Ranking:
     X = full_rows(cache, probabilities, kind_probabilities)
     grid = [dict(zip(RANKER_GRID, values)) for values in itertools.product(*RANKER_GRID.values())]
     results = []
+    if kept is not None:
+        params = {k: kept.provenance["ranker"][k] for k in RANKER_GRID}
+        grid = []
     for params in grid:
         ranker = fit_ranker(X, cache, train, params)
         score = top1(ranker.predict(X), cache, dev, answerable)
         results.append((score, params))
         _stderr(f"fit: ranker {params}: dev top-1 tight correct {score:.3f}")
     # the smallest (fastest to evaluate per question) ensemble within one dev question of the best
-    top = max(score for score, _ in results)
-    one_question = 1.0 / max(1, sum(1 for i in dev if answerable[i]))
-    best_score, params = min(((score, p) for score, p in results if score >= top - one_question - 1e-9),
-                             key=lambda r: (r[1]["num_leaves"] * r[1]["n_estimators"], -r[0]))
-    ranker = fit_ranker(X, cache, train, params)
-    dev_scores = ranker.predict(X)
-    trees = TreeEnsemble.from_lightgbm(ranker.booster_.dump_model())
+    if kept is None:
+        top = max(score for score, _ in results)
+        one_question = 1.0 / max(1, sum(1 for i in dev if answerable[i]))
+        best_score, params = min(((score, p) for score, p in results if score >= top - one_question - 1e-9),
+                                 key=lambda r: (r[1]["num_leaves"] * r[1]["n_estimators"], -r[0]))
+        ranker = fit_ranker(X, cache, train, params)
+        trees = TreeEnsemble.from_lightgbm(ranker.booster_.dump_model())
+    else:
+        ranker, trees = None, kept.ranker
+        results = [(top1(trees.predict(X), cache, dev, answerable), params)]
+        _stderr(f"fit: kept the shipped ranker {params}: dev top-1 tight correct {results[0][0]:.3f}")
+    dev_scores = trees.predict(X)
     # out-of-fold ranker scores for the train questions (each from a model without the question's letter)
     oof = np.zeros(len(X))
     for fold in range(FOLDS):
@@ -587,17 +603,17 @@ def fit_ranking(cache: Cache, questions: Sequence[Question]) -> Ranking:
         fold_model = fit_ranker(X, cache, inside, params)
         index = np.concatenate([cache.members(q) for q in outside])
         oof[index] = fold_model.predict(X[index])
-    in_sample = ranker.predict(X)
+    in_sample = trees.predict(X)
     return Ranking(question_model, kind_model, question_c, accuracy, kind_accuracy, probabilities, kind_probabilities,
                    params, results, ranker, trees, dev_scores, oof, in_sample, len(X))
 
 
-def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str, int]):
+def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str, int], kept=None):
     from retrieval.answer_model import AnswerModel, ranker_features
 
     train, dev = splits(questions)
     answerable = [q.answerable for q in questions]
-    r = fit_ranking(cache, questions)
+    r = fit_ranking(cache, questions, kept)
     question_model, kind_model, question_c, accuracy, kind_accuracy = \
         r.question_model, r.kind_model, r.question_c, r.accuracy, r.kind_accuracy
     probabilities, kind_probabilities, params, results, ranker, trees = \
@@ -617,6 +633,7 @@ def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str,
         "question_model": {"C": question_c, "dev_category_accuracy": round(accuracy[question_c], 3),
                            "dev_kind_accuracy": round(kind_accuracy, 3)},
         "ranker": {"objective": "lambdarank (LightGBM 4.7.0)", **params, "trees": int(len(trees.roots)),
+                   **({"kept_from": kept.provenance.get("date", "the shipped model")} if kept is not None else {}),
                    "dev_top1_grid": {json.dumps(p, sort_keys=True): round(s, 3) for s, p in results}},
         "confidence": {"train_questions": sum(1 for i in train if cache.members(i).size),
                        "train_answerable": sum(1 for i in train if answerable[i]),
@@ -646,7 +663,8 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def fit_command(questions_file=None, index_dir=None, write: bool = False, refresh: bool = False) -> int:
+def fit_command(questions_file=None, index_dir=None, write: bool = False, refresh: bool = False,
+                keep_ranker: bool = False) -> int:
     from eval.catalogue import CATALOGUE_FILE, LETTERS_DIR
     from eval.runner import DEFAULT_INDEX_DIR, DEFAULT_QUESTIONS, UsageError, _load_inputs
     from index.building import build_index
@@ -682,7 +700,12 @@ def fit_command(questions_file=None, index_dir=None, write: bool = False, refres
         _stderr("fit: the cache does not match the questions; run again with --refresh")
         return 2
     by_split = {split: sum(1 for x in letters if x.split == split) for split in ("train", "dev")}
-    model, report, _ = fit(cache, questions, by_split)
+    kept = None
+    if keep_ranker:  # refit only the confidence and answerability over the shipped ranker
+        from retrieval.answer_model import AnswerModel
+
+        kept = AnswerModel.load()
+    model, report, _ = fit(cache, questions, by_split, kept)
     print(json.dumps({k: report[k] for k in ("question_model", "confidence", "train_out_of_fold", "train_in_sample",
                                              "dev", "dev_by_category_top1", "train_by_category_top1_out_of_fold")},
                      indent=1))
