@@ -1,9 +1,9 @@
 """Confidence in words a reader can act on, with bands taken from the calibrated confidence.
 
-`retrieval/answer_model.json` holds a logistic confidence fitted on the train questions: an answer's
+`retrieval/answer_model.json` holds a confidence fitted on the train questions: an answer's
 confidence estimates the chance that it is right, and its `threshold` (loaded into
-`Settings.abstain_threshold`) is where answering starts to beat abstaining. Below it the assistant
-abstains ("Not in the letters"). The "Found in the letter" band starts where the estimated chance
+`Settings.abstain_threshold`) is the answerability below which the assistant abstains ("Not in the
+letters"); an answer given is "Possible" or "Found", never "Not in the letters". The "Found in the letter" band starts where the estimated chance
 of a wrong answer is half of what it is at the threshold: 1 - found = (1 - threshold) / 2. Halving
 is a choice about wording, not a fitted value: the dev split (71 questions) is too small to fit a
 second cut-off with any precision, and "half the risk of the weakest answer we show" is a rule a
@@ -30,7 +30,7 @@ class ConfidenceBands:
 
 
 def confidence_words(abstained: bool, confidence: float, bands: ConfidenceBands) -> str:
-    if abstained or confidence < bands.answer:
+    if abstained:
         return NOT_FOUND
     return FOUND if confidence >= bands.found else POSSIBLE
 

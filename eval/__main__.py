@@ -8,7 +8,7 @@
                        [--questions FILE] [--corpus DIR] [--catalogue FILE] [--k N] [--rebuild]
                        [--fail-under [SYSTEM:]METRIC=VALUE ...]
     python -m eval calibrate [--write] [--json] [--l2 X]
-    python -m eval fit [--write] [--refresh] [--questions FILE] [--index-dir DIR]
+    python -m eval fit [--write] [--refresh] [--keep-ranker] [--questions FILE] [--index-dir DIR]
     python -m eval feedback export [--index-dir DIR] [--out FILE]
 
 Each subcommand lives in its own small function taking the parsed arguments and returning an exit
@@ -124,7 +124,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the answer model on the train letters (settings and threshold on dev); eval/fit.py."""
     from eval.fit import fit_command
 
-    return fit_command(args.questions, args.index_dir, args.write, args.refresh)
+    return fit_command(args.questions, args.index_dir, args.write, args.refresh, args.keep_ranker)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -197,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--index-dir", default=None, help="index folder (default: .letters_qa_eval_index)")
     fit.add_argument("--write", action="store_true", help="save the model to retrieval/answer_model.json")
     fit.add_argument("--refresh", action="store_true", help="recompute the candidate cache")
+    fit.add_argument("--keep-ranker", action="store_true",
+                     help="keep the shipped question, kind and ranker models; refit the confidence and threshold")
     fit.set_defaults(func=cmd_fit)
     cal = sub.add_parser("calibrate", help="fit the full system's confidence on train, threshold on train, "
                                            "report on dev")

@@ -15,9 +15,14 @@ are chosen on the **dev** letters; the test letters are never read here.
 3. Ranker: LightGBM lambdarank over the candidates of each answerable train question (candidate
    features + the question's category probabilities); trees learn the interactions (category x kind
    x entity label x letter part x position). Leaves/trees/learning rate chosen on dev top-1.
-4. Confidence: a logistic model on the ranker's output for the best candidate (score, margin,
-   similarity, ...), fitted on train with ranker scores from models that did not see the question's
-   letter; the threshold with the most right decisions (answer iff right) on dev.
+4. Confidence and answerability: two logistic models on the ranker's output for the best candidate
+   (score, margin, similarity, ...) and on whether the letter states the asked thing (asked kind of span,
+   rarest and focus words near it, in its letter at all, category probabilities), fitted on train with
+   ranker scores from models that did not see the question's letter: P(answerable) on every train
+   question, P(right | answerable) on the answerable ones; the confidence is their product. C is chosen
+   on dev (best abstention F1 with ECE <= 0.08), and the threshold on P(answerable) gives the best dev
+   abstention F1 with at most 8% of answerable questions refused. A drop-one ablation of every signal on
+   dev goes into the provenance.
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ QUESTION_C = (0.3, 1.0, 3.0, 10.0)
 # a small grid: the machine is shared, and with ~230 answerable train questions more trees overfit
 RANKER_GRID = {"num_leaves": (7, 15), "n_estimators": (150, 300), "learning_rate": (0.05,),
                "min_child_samples": (40,)}
-CONFIDENCE_C = 0.3  # L2 of the confidence: few train questions, keep it smooth
+CONFIDENCE_C = (0.1, 0.3, 1.0)  # L2 of the confidence and answerability models (chosen on dev)
 K = 10  # passages per question, as `eval run` asks
 
 
@@ -257,8 +262,10 @@ def _as(q: Question, category: str) -> Question:
 def full_rows(cache: Cache, probabilities: np.ndarray, kind_probabilities: np.ndarray) -> np.ndarray:
     from retrieval.answer_model import kind_prior, with_question
 
+    from retrieval.features import RANKED
+
     prior_columns = kind_prior(kind_probabilities[0]).shape[1] if len(kind_probabilities) else 0
-    out = np.empty((len(cache.rows), cache.rows.shape[1] + probabilities.shape[1] + 1 + prior_columns))
+    out = np.empty((len(cache.rows), len(RANKED) + probabilities.shape[1] + 1 + prior_columns))
     for q in range(len(cache.ids)):
         m = cache.members(q)
         if len(m):
@@ -293,9 +300,10 @@ def top1(scores: np.ndarray, cache: Cache, questions: Sequence[int], answerable:
 
 
 # --- 4. the confidence ---------------------------------------------------------------------------------
-def signal_rows(scores: np.ndarray, cache: Cache, questions: Sequence[int], probabilities: np.ndarray):
-    """(confidence rows, correct, question indices) for the questions with candidates."""
-    from retrieval.confidence import CONFIDENCE_FEATURES, signals_of
+def signal_rows(scores: np.ndarray, cache: Cache, questions: Sequence[int], probabilities: np.ndarray,
+                kind_probabilities: np.ndarray, categories: Sequence[str], names: Sequence[str]):
+    """(rows of the signals `names`, correct, question indices) for the questions with candidates."""
+    from retrieval.confidence import signals_of
 
     X, y, which = [], [], []
     for q in questions:
@@ -303,63 +311,201 @@ def signal_rows(scores: np.ndarray, cache: Cache, questions: Sequence[int], prob
         if not len(m):
             continue
         s = scores[m]
-        order = np.argsort(-s, kind="stable")
-        top = int(order[0])
+        top = int(np.argmax(s))
         same = cache.same[m]
-        rival = next((float(s[i]) for i in order[1:] if same[i] != same[top]), None)
-        found = signals_of(cache.rows[m[top]], float(s[top]), rival, bool(cache.field[m[top]]),
-                           float(probabilities[q].max()), cache.passage_overlap[q], cache.unknown[q])
-        X.append([found[n] for n in CONFIDENCE_FEATURES])
+        found = signals_of(cache.rows[m], s, lambda i: bool(same[i] == same[top]), bool(cache.field[m[top]]),
+                           dict(zip(categories, map(float, probabilities[q]))), cache.passage_overlap[q],
+                           cache.unknown[q], kind_probabilities[q])
+        X.append([found[n] for n in names])
         y.append(bool(cache.label[m[top]]))
         which.append(q)
     return np.asarray(X, float), np.asarray(y, bool), which
 
 
-def fit_confidence(X: np.ndarray, y: np.ndarray, c: float = 1.0):
-    from sklearn.linear_model import LogisticRegression
+def fit_confidence(X: np.ndarray, y: np.ndarray, c: float = 1.0, signs: Sequence[int] | None = None):
+    """A logistic model (L2 with strength 1/c, as scikit-learn's C) on standardised inputs; `signs`:
+    per column +1 / -1 for a weight that must not be negative / positive, 0 for a free one."""
+    from scipy.optimize import minimize
 
     from retrieval.confidence import Linear
 
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    model = LogisticRegression(C=c, max_iter=5000)
-    model.fit((X - mean) / scale, y)
-    return Linear(mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
+    Z = (X - mean) / scale
+    t = np.where(np.asarray(y, bool), 1.0, -1.0)
+    n = Z.shape[1]
+
+    def loss(theta):
+        w, b = theta[:n], theta[n]
+        margin = t * (Z @ w + b)
+        value = np.logaddexp(0.0, -margin).sum() + 0.5 * (w @ w) / c
+        g = -t * np.exp(-np.logaddexp(0.0, margin))  # d loss / d (Z w + b)
+        return value, np.concatenate([Z.T @ g + w / c, [g.sum()]])
+
+    signs = np.zeros(n, int) if signs is None else np.asarray(signs, int)
+    bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs] + [(None, None)]
+    found = minimize(loss, np.zeros(n + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                     options={"maxiter": 5000, "gtol": 1e-8})
+    return Linear(mean, scale, found.x[:n].copy(), float(found.x[n]))
 
 
 MAX_FALSE_ABSTENTION = 0.08  # the issue's target: at most 8% of answerable questions refused
+MAX_ECE = 0.08  # the issue's target for the calibration error
 
 
-def choose_threshold(confidences: Sequence[float], correct: Sequence[bool], answerable: Sequence[bool],
-                     max_false_abstention: float = MAX_FALSE_ABSTENTION) -> float:
-    """The threshold that maximises, as the benchmark scores it, right answers to answerable questions
-    plus abstentions on unanswerable ones (a wrong answer and a false abstention both score 0), among
-    those that refuse at most `max_false_abstention` of the answerable questions; ties go lower."""
-    triples = sorted(zip(confidences, correct, answerable))
-    n_answerable = max(1, sum(1 for _, _, a in triples if a))
-    value = best = sum(1 for _, ok, a in triples if ok and a)
-    best_t, refused = 0.0, 0
-    for i, (conf, ok, a) in enumerate(triples):
-        value += (1 if not a else 0) - (1 if ok and a else 0)  # abstaining on this one and everything below
-        refused += 1 if a else 0
-        if refused / n_answerable > max_false_abstention:
+def abstention_f1(refused_unanswerable: int, refused: int, unanswerable: int) -> float:
+    precision = refused_unanswerable / max(1, refused)
+    recall = refused_unanswerable / max(1, unanswerable)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def choose_threshold(answerability: Sequence[float], correct: Sequence[bool], answerable: Sequence[bool],
+                     max_false_abstention: float = MAX_FALSE_ABSTENTION, n_answerable: int | None = None) -> float:
+    """The answerability threshold with the best abstention F1 (the issue's target) among those that
+    refuse at most `max_false_abstention` of the answerable questions (`n_answerable`: all of them, with
+    the ones that found no candidate); ties go to more right decisions (a right answer to an answerable
+    question or an abstention on an unanswerable one), then lower."""
+    triples = sorted(zip(answerability, correct, answerable))
+    n_answerable = n_answerable or max(1, sum(1 for _, _, a in triples if a))
+    unanswerable = sum(1 for _, _, a in triples if not a)
+    right = sum(1 for _, ok, a in triples if ok and a)
+    best, best_t = (0.0, right), 0.0
+    refused = refused_answerable = refused_unanswerable = 0
+    for i, (p, ok, a) in enumerate(triples):  # abstaining on this one and everything below
+        refused += 1
+        refused_answerable += 1 if a else 0
+        refused_unanswerable += 0 if a else 1
+        right += (1 if not a else 0) - (1 if ok and a else 0)
+        if refused_answerable / n_answerable > max_false_abstention:
             break
-        t = (conf + triples[i + 1][0]) / 2 if i + 1 < len(triples) else min(1.0, conf + 1e-6)
+        if i + 1 < len(triples) and triples[i + 1][0] == p:
+            continue  # a threshold cannot split equal values
+        value = (round(abstention_f1(refused_unanswerable, refused, unanswerable), 9), right)
         if value > best:
-            best_t, best = t, value
+            best = value
+            best_t = (p + triples[i + 1][0]) / 2 if i + 1 < len(triples) else min(1.0, p + 1e-6)
     return float(best_t)
 
 
+@dataclass(frozen=True)
+class Abstention:
+    """Stage 4: the correctness and answerability models and the threshold on the answerability."""
+
+    confidence: object  # Linear over CONFIDENCE_FEATURES: P(right | answerable)
+    answerability: object  # Linear over answerability_features(categories): P(answerable)
+    threshold: float
+    c: float
+
+
+class Decisions:
+    """Confidence and answerability of each question under stage-4 models (what `eval run` would see)."""
+
+    def __init__(self, cache: Cache, ranking: Ranking, questions: Sequence[Question], indices: Sequence[int],
+                 scores: np.ndarray):
+        from retrieval.confidence import CONFIDENCE_FEATURES, answerability_features
+
+        categories = ranking.question_model.categories
+        self.names = answerability_features(categories)
+        X, self.correct, self.which = signal_rows(scores, cache, indices, ranking.probabilities,
+                                                  ranking.kind_probabilities, categories, self.names)
+        self.X = X
+        self.confidence_columns = [self.names.index(n) for n in CONFIDENCE_FEATURES]
+        self.answerable = np.asarray([questions[q].answerable for q in self.which], bool)
+        self.n_answerable = sum(1 for q in indices if questions[q].answerable)
+
+    def fit(self, c: float, threshold_on: "Decisions | None" = None, drop: Sequence[str] = ()) -> Abstention:
+        """Both models on these questions (correctness on the answerable ones), without the signals in
+        `drop`; the threshold chosen on `threshold_on` (the dev questions)."""
+        from retrieval.confidence import DIRECTION
+
+        keep_a = np.asarray([n not in drop for n in self.names])
+        keep_c = np.asarray([self.names[i] not in drop for i in self.confidence_columns])
+        signs = np.asarray([DIRECTION.get(n, 0) for n in self.names])
+        confidence = _masked(fit_confidence(self.X[self.answerable][:, self.confidence_columns][:, keep_c],
+                                            self.correct[self.answerable], c,
+                                            signs[self.confidence_columns][keep_c]), keep_c)
+        answerability = _masked(fit_confidence(self.X[:, keep_a], self.answerable, c, signs[keep_a]), keep_a)
+        chosen = threshold_on or self
+        p = chosen.answerability_of(answerability)
+        threshold = choose_threshold(p, list(chosen.correct), list(chosen.answerable),
+                                     n_answerable=chosen.n_answerable)
+        return Abstention(confidence, answerability, threshold, c)
+
+    def answerability_of(self, model) -> list[float]:
+        """P(answerable) of each question, 0 where the logical guard refuses it (retrieval.confidence.unsupported)."""
+        from retrieval.confidence import unsupported
+
+        return [0.0 if unsupported(dict(zip(self.names, x))) else model.probability(x) for x in self.X]
+
+    def confidence_of(self, fitted: Abstention) -> list[float]:
+        return [p * fitted.confidence.probability(x[self.confidence_columns])
+                for p, x in zip(self.answerability_of(fitted.answerability), self.X)]
+
+    def scores(self, fitted: Abstention) -> dict:
+        from eval.metrics import ece
+
+        p = np.asarray(self.answerability_of(fitted.answerability))
+        conf = np.asarray(self.confidence_of(fitted))
+        answered = p >= fitted.threshold
+        refused = int((~answered).sum())
+        unanswerable = int((~self.answerable).sum())
+        refused_unanswerable = int((~answered & ~self.answerable).sum())
+        return {"auroc": round(auroc(list(conf), list(self.correct)) or 0.0, 3),
+                "ece": round(float(ece(list(conf), list(self.correct)) or 0.0), 3),
+                "answerability_auroc": round(auroc(list(p), list(self.answerable)) or 0.0, 3),
+                "abstention_f1": round(abstention_f1(refused_unanswerable, refused, unanswerable), 3)}
+
+
+def _masked(model, keep: np.ndarray):
+    """A Linear over all the columns, with weight 0 (mean 0, scale 1) on the dropped ones."""
+    from retrieval.confidence import Linear
+
+    mean, scale, weights = np.zeros(len(keep)), np.ones(len(keep)), np.zeros(len(keep))
+    mean[keep], scale[keep], weights[keep] = model.mean, model.scale, model.weights
+    return Linear(mean, scale, weights, model.bias)
+
+
+def fit_abstention(cache: Cache, questions: Sequence[Question], ranking: Ranking) -> tuple[Abstention, dict]:
+    """The two models fitted on train (out-of-fold ranker scores), C and the threshold chosen on dev, and
+    the drop-one ablation of each signal on dev (for the provenance: what each signal is worth)."""
+    from retrieval.confidence import ANSWERABILITY
+
+    train, dev = splits(questions)
+    on_train = Decisions(cache, ranking, questions, train, ranking.oof)
+    on_dev = Decisions(cache, ranking, questions, dev, ranking.dev_scores)
+
+    def merit(fitted: Abstention) -> tuple:
+        """The best abstention F1 among the calibrated (dev ECE within the issue's 0.08), then AUROC."""
+        found = on_dev.scores(fitted)
+        return found["ece"] <= MAX_ECE, found["abstention_f1"], found["auroc"], -found["ece"]
+
+    candidates = {c: on_train.fit(c, on_dev) for c in CONFIDENCE_C}
+    c = max(candidates, key=lambda c: (merit(candidates[c]), -c))
+    fitted = candidates[c]
+    full = on_dev.scores(fitted)
+    ablation = {}
+    for name in (*ANSWERABILITY, "p:<category>"):
+        drop = [n for n in on_train.names if n.startswith("p:")] if name == "p:<category>" else [name]
+        without = on_dev.scores(on_train.fit(c, on_dev, drop))
+        ablation[name] = {k: round(without[k] - full[k], 3) for k in ("abstention_f1", "auroc", "ece")}
+    _stderr(f"fit: confidence C={c}, dev {full}")
+    return fitted, {"C": c, "dev": full, "drop_one_on_dev": ablation}
+
+
 def figures(cache: Cache, questions: Sequence[Question], indices: Sequence[int], scores: np.ndarray,
-            confidence, threshold: float, probabilities: np.ndarray) -> dict:
+            ranking: Ranking, fitted: Abstention) -> dict:
     """What `eval run` would report for these questions, from the cache: tight correct and F1 of the
     answered answerable questions (an abstention scores 0), top-1 before abstaining, AUROC, ..."""
-    X, y, which = signal_rows(scores, cache, indices, probabilities)
-    conf = {q: confidence.probability(x) for q, x in zip(which, X)}
+    from eval.metrics import ece
+
+    decisions = Decisions(cache, ranking, questions, indices, scores)
+    which = decisions.which
+    conf = dict(zip(which, decisions.confidence_of(fitted)))
+    answerability = dict(zip(which, decisions.answerability_of(fitted.answerability)))
     chosen = top_choices(scores, cache, indices)
     answerable = [q for q in indices if questions[q].answerable]
-    answered = {q for q in indices if conf.get(q, 0.0) >= threshold}
+    answered = {q for q in indices if answerability.get(q, 0.0) >= fitted.threshold}
     tight = [bool(cache.label[chosen[q]]) and q in answered if q in chosen else False for q in answerable]
     f1 = [float(cache.f1[chosen[q]]) if q in chosen and q in answered else 0.0 for q in answerable]
     unanswerable = [q for q in indices if not questions[q].answerable]
@@ -371,9 +517,11 @@ def figures(cache: Cache, questions: Sequence[Question], indices: Sequence[int],
         "oracle": round(float(np.mean([cache.label[cache.members(q)].any() for q in answerable])), 3),
         "top1": round(float(np.mean([bool(cache.label[chosen[q]]) if q in chosen else False for q in answerable])), 3),
         "tight_correct": round(float(np.mean(tight)), 3), "f1": round(float(np.mean(f1)), 3),
-        "auroc": round(auroc([conf[q] for q in which], list(y)) or 0.0, 3),
+        "auroc": round(auroc([conf[q] for q in which], list(decisions.correct)) or 0.0, 3),
+        "ece": round(ece([conf[q] for q in which], list(decisions.correct)) or 0.0, 3),
         "abstention_precision": round(correct_abstain / max(1, len(abstained)), 3),
         "abstention_recall": round(correct_abstain / max(1, len(unanswerable)), 3),
+        "abstention_f1": round(abstention_f1(correct_abstain, len(abstained), len(unanswerable)), 3),
         "false_abstention": round(sum(1 for q in answerable if q not in answered) / max(1, len(answerable)), 3),
         "confidently_wrong": round(sum(1 for q in confident if q in chosen and not cache.label[chosen[q]])
                                    / max(1, len(answered)), 3),
@@ -389,14 +537,42 @@ def by_category(cache: Cache, questions: Sequence[Question], indices: Sequence[i
     return {c: (len(v), round(float(np.mean(v)), 3)) for c, v in sorted(out.items())}
 
 
-def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str, int]):
-    from retrieval.answer_model import AnswerModel, ranker_features
-    from retrieval.trees import TreeEnsemble
+@dataclass
+class Ranking:
+    """Stages 2 and 3: the question and kind models, the ranker, and their outputs for every question
+    (train: out-of-fold, from models that did not see the question's letter; dev: the final models)."""
 
+    question_model: object
+    kind_model: object
+    question_c: float
+    accuracy: dict
+    kind_accuracy: float
+    probabilities: np.ndarray  # (Q, categories)
+    kind_probabilities: np.ndarray  # (Q, KINDS)
+    params: dict
+    results: list
+    ranker: object  # the LightGBM model
+    trees: object  # its TreeEnsemble
+    dev_scores: np.ndarray  # (n,) final ranker's scores
+    oof: np.ndarray  # (n,) out-of-fold scores (train candidates)
+    in_sample: np.ndarray
+    n_rows: int
+
+
+def splits(questions: Sequence[Question]) -> tuple[list[int], list[int]]:
     train = [i for i, q in enumerate(questions) if q.split == "train"]
     dev = [i for i, q in enumerate(questions) if q.split == "dev"]
     if not train or not dev:
         raise ValueError("fitting needs questions in both the train and the dev split")
+    return train, dev
+
+
+def fit_ranking(cache: Cache, questions: Sequence[Question], kept=None) -> Ranking:
+    """Stages 2 and 3. `kept`: a shipped AnswerModel whose question, kind and ranker models are kept (its
+    dev scores are theirs; train scores still come out of fold, from models with its ranker settings)."""
+    from retrieval.trees import TreeEnsemble
+
+    train, dev = splits(questions)
     answerable = [q.answerable for q in questions]
     train_q = [questions[i] for i in train]
 
@@ -433,6 +609,12 @@ def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str,
         for i, f in zip(train, folds):
             if f == fold:
                 kind_probabilities[i] = model.probabilities(questions[i].question)
+    if kept is not None:
+        question_model, kind_model = kept.question_model, kept.kind_model
+        if question_model.categories != categories:
+            raise ValueError("the kept answer model has other answer categories; fit without --keep-ranker")
+        for i in dev:
+            probabilities[i] = question_model.probabilities(questions[i].question)
     for i in dev:
         kind_probabilities[i] = kind_model.probabilities(questions[i].question)
     dev_kinds = answer_kinds(cache, dev)
@@ -441,19 +623,27 @@ def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str,
     X = full_rows(cache, probabilities, kind_probabilities)
     grid = [dict(zip(RANKER_GRID, values)) for values in itertools.product(*RANKER_GRID.values())]
     results = []
+    if kept is not None:
+        params = {k: kept.provenance["ranker"][k] for k in RANKER_GRID}
+        grid = []
     for params in grid:
         ranker = fit_ranker(X, cache, train, params)
         score = top1(ranker.predict(X), cache, dev, answerable)
         results.append((score, params))
         _stderr(f"fit: ranker {params}: dev top-1 tight correct {score:.3f}")
     # the smallest (fastest to evaluate per question) ensemble within one dev question of the best
-    top = max(score for score, _ in results)
-    one_question = 1.0 / max(1, sum(1 for i in dev if answerable[i]))
-    best_score, params = min(((score, p) for score, p in results if score >= top - one_question - 1e-9),
-                             key=lambda r: (r[1]["num_leaves"] * r[1]["n_estimators"], -r[0]))
-    ranker = fit_ranker(X, cache, train, params)
-    dev_scores = ranker.predict(X)
-    trees = TreeEnsemble.from_lightgbm(ranker.booster_.dump_model())
+    if kept is None:
+        top = max(score for score, _ in results)
+        one_question = 1.0 / max(1, sum(1 for i in dev if answerable[i]))
+        best_score, params = min(((score, p) for score, p in results if score >= top - one_question - 1e-9),
+                                 key=lambda r: (r[1]["num_leaves"] * r[1]["n_estimators"], -r[0]))
+        ranker = fit_ranker(X, cache, train, params)
+        trees = TreeEnsemble.from_lightgbm(ranker.booster_.dump_model())
+    else:
+        ranker, trees = None, kept.ranker
+        results = [(top1(trees.predict(X), cache, dev, answerable), params)]
+        _stderr(f"fit: kept the shipped ranker {params}: dev top-1 tight correct {results[0][0]:.3f}")
+    dev_scores = trees.predict(X)
     # out-of-fold ranker scores for the train questions (each from a model without the question's letter)
     oof = np.zeros(len(X))
     for fold in range(FOLDS):
@@ -462,33 +652,50 @@ def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str,
         fold_model = fit_ranker(X, cache, inside, params)
         index = np.concatenate([cache.members(q) for q in outside])
         oof[index] = fold_model.predict(X[index])
-    in_sample = ranker.predict(X)
+    in_sample = trees.predict(X)
+    return Ranking(question_model, kind_model, question_c, accuracy, kind_accuracy, probabilities, kind_probabilities,
+                   params, results, ranker, trees, dev_scores, oof, in_sample, len(X))
 
-    # 4. confidence
-    Xc, yc, _ = signal_rows(oof, cache, train, probabilities)
-    confidence = fit_confidence(Xc, yc, CONFIDENCE_C)
-    Xd, yd, which = signal_rows(dev_scores, cache, dev, probabilities)
-    threshold = choose_threshold([confidence.probability(x) for x in Xd], list(yd), [answerable[q] for q in which])
+
+def fit(cache: Cache, questions: Sequence[Question], letters_by_split: dict[str, int], kept=None):
+    from retrieval.answer_model import AnswerModel, ranker_features
+
+    train, dev = splits(questions)
+    answerable = [q.answerable for q in questions]
+    r = fit_ranking(cache, questions, kept)
+    question_model, kind_model, question_c, accuracy, kind_accuracy = \
+        r.question_model, r.kind_model, r.question_c, r.accuracy, r.kind_accuracy
+    probabilities, kind_probabilities, params, results, ranker, trees = \
+        r.probabilities, r.kind_probabilities, r.params, r.results, r.ranker, r.trees
+    dev_scores, oof, in_sample, categories = r.dev_scores, r.oof, r.in_sample, question_model.categories
+
+    # 4. confidence and answerability
+    fitted, abstention_report = fit_abstention(cache, questions, r)
+    threshold = fitted.threshold
 
     report = {
         "fitted_on": "train letters", "chosen_on": "dev letters", "test": "never read",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": _git_commit(), "letters": letters_by_split,
         "data": {"questions": "eval/questions.jsonl", "sha256": _sha(REPO / "eval" / "questions.jsonl"),
-                 "train_questions": len(train), "dev_questions": len(dev), "candidates": int(len(X))},
+                 "train_questions": len(train), "dev_questions": len(dev), "candidates": r.n_rows},
         "question_model": {"C": question_c, "dev_category_accuracy": round(accuracy[question_c], 3),
                            "dev_kind_accuracy": round(kind_accuracy, 3)},
         "ranker": {"objective": "lambdarank (LightGBM 4.7.0)", **params, "trees": int(len(trees.roots)),
+                   **({"kept_from": kept.provenance.get("date", "the shipped model")} if kept is not None else {}),
                    "dev_top1_grid": {json.dumps(p, sort_keys=True): round(s, 3) for s, p in results}},
-        "confidence": {"train_questions": int(len(yc)), "train_correct": int(yc.sum()), "threshold": round(threshold, 4)},
-        "train_out_of_fold": figures(cache, questions, train, oof, confidence, threshold, probabilities),
+        "confidence": {"train_questions": sum(1 for i in train if cache.members(i).size),
+                       "train_answerable": sum(1 for i in train if answerable[i]),
+                       "threshold": round(threshold, 4), "threshold_on": "answerability",
+                       "threshold_rule": f"best dev abstention F1 with <= {MAX_FALSE_ABSTENTION:.0%} false abstentions",
+                       **abstention_report},
+        "train_out_of_fold": figures(cache, questions, train, oof, r, fitted),
         "train_in_sample": {"top1": round(top1(in_sample, cache, train, answerable), 3)},
-        "dev": figures(cache, questions, dev, dev_scores, confidence, threshold, probabilities),
+        "dev": figures(cache, questions, dev, dev_scores, r, fitted),
         "dev_by_category_top1": by_category(cache, questions, dev, dev_scores),
         "train_by_category_top1_out_of_fold": by_category(cache, questions, train, oof),
     }
-    assert tuple(ranker.booster_.feature_name()) == tuple(f"Column_{i}" for i in range(X.shape[1])) or True
-    model = AnswerModel(question_model, kind_model, trees, confidence, threshold, report)
+    model = AnswerModel(question_model, kind_model, trees, fitted.confidence, fitted.answerability, threshold, report)
     assert trees.n_features == len(ranker_features(categories))
     return model, report, ranker
 
@@ -505,7 +712,8 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def fit_command(questions_file=None, index_dir=None, write: bool = False, refresh: bool = False) -> int:
+def fit_command(questions_file=None, index_dir=None, write: bool = False, refresh: bool = False,
+                keep_ranker: bool = False) -> int:
     from eval.catalogue import CATALOGUE_FILE, LETTERS_DIR
     from eval.runner import DEFAULT_INDEX_DIR, DEFAULT_QUESTIONS, UsageError, _load_inputs
     from index.building import build_index
@@ -546,7 +754,12 @@ def fit_command(questions_file=None, index_dir=None, write: bool = False, refres
         _stderr("fit: the cache does not match the questions; run again with --refresh")
         return 2
     by_split = {split: sum(1 for x in letters if x.split == split) for split in ("train", "dev")}
-    model, report, _ = fit(cache, questions, by_split)
+    kept = None
+    if keep_ranker:  # refit only the confidence and answerability over the shipped ranker
+        from retrieval.answer_model import AnswerModel
+
+        kept = AnswerModel.load()
+    model, report, _ = fit(cache, questions, by_split, kept)
     print(json.dumps({k: report[k] for k in ("question_model", "confidence", "train_out_of_fold", "train_in_sample",
                                              "dev", "dev_by_category_top1", "train_by_category_top1_out_of_fold")},
                      indent=1))

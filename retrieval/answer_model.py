@@ -7,7 +7,9 @@ letters; `provenance` records the data, date, git commit and train/dev figures. 
 is unpickled, and a missing or damaged file is one line telling how to re-create it.
 
 JSON: {"version": 2, "features": [...], "question_model": {...}, "ranker": {tree arrays},
-       "confidence": {"features": [...], "mean", "scale", "weights", "bias"}, "threshold": t, "provenance": {...}}
+       "confidence": {"features": [...], "mean", "scale", "weights", "bias"},
+       "answerability": {"features": [...], "mean", "scale", "weights", "bias"}, "threshold": t, "provenance": {...}}
+The threshold applies to the answerability: an answer is given when P(the letters state it) >= t.
 """
 from __future__ import annotations
 
@@ -19,13 +21,13 @@ import numpy as np
 
 from index.embedding import ModelUnavailable
 
-from .confidence import CONFIDENCE_FEATURES, Linear
-from .features import FEATURES, KINDS
+from .confidence import CONFIDENCE_FEATURES, Linear, answerability_features, unsupported
+from .features import KINDS, RANKED
 from .question_model import QuestionModel
 from .trees import TreeEnsemble
 
 MODEL_FILE = Path(__file__).resolve().parent / "answer_model.json"
-VERSION = 2
+VERSION = 3
 
 
 class AnswerModelError(ModelUnavailable):
@@ -36,11 +38,11 @@ class AnswerModelError(ModelUnavailable):
 def ranker_features(categories: tuple[str, ...]) -> tuple[str, ...]:
     """The ranker's columns: the candidate's FEATURES, the question's category probabilities and id,
     P(a span of the candidate's kind answers | the question) and that kind's rank among the kinds."""
-    return (*FEATURES, *(f"p:{c}" for c in categories), "category", "kind_prior", "kind_prior_rank",
+    return (*RANKED, *(f"p:{c}" for c in categories), "category", "kind_prior", "kind_prior_rank",
             "kind_family_prior")
 
 
-_KIND = FEATURES.index("kind")
+_KIND = RANKED.index("kind")
 # a letter field and the entity kind its value is: "When was the X letter written?" may read to the kind
 # model as a date question, and the letter's date line answers it as well as a date in its text would
 _FIELD_VALUE_KIND = {"field:date": "date", "field:sender": "person", "field:recipient": "person",
@@ -64,7 +66,7 @@ def with_question(rows: np.ndarray, probabilities: np.ndarray, kind_probabilitie
     prior (`kind_probabilities` over KINDS: what kind of span the kind model expects) and its rank."""
     tail = np.concatenate([probabilities, [float(np.argmax(probabilities))]])
     prior = kind_prior(kind_probabilities)[rows[:, _KIND].astype(int)] if len(rows) else np.zeros((0, 3))
-    return np.hstack([rows, np.broadcast_to(tail, (len(rows), len(tail))), prior])
+    return np.hstack([rows[:, :len(RANKED)], np.broadcast_to(tail, (len(rows), len(tail))), prior])
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,9 @@ class AnswerModel:
     question_model: QuestionModel  # question -> answer category (date, person, letter_field, ...)
     kind_model: QuestionModel  # question -> kind of the span that answers it (its categories are KINDS)
     ranker: TreeEnsemble
-    confidence_model: Linear
-    threshold: float
+    confidence_model: Linear  # P(the best candidate is right | the letters state the answer)
+    answerability_model: Linear  # P(the letters state the answer)
+    threshold: float  # on the answerability
     provenance: dict
 
     def kind_probabilities(self, question: str) -> np.ndarray:
@@ -82,8 +85,15 @@ class AnswerModel:
     def score(self, rows: np.ndarray, probabilities: np.ndarray, kind_probabilities: np.ndarray) -> np.ndarray:
         return self.ranker.predict(with_question(rows, probabilities, kind_probabilities))
 
+    def answerability(self, found: dict[str, float]) -> float:
+        if unsupported(found):
+            return 0.0
+        return self.answerability_model.probability(
+            [found.get(name, 0.0) for name in answerability_features(self.question_model.categories)])
+
     def confidence(self, found: dict[str, float]) -> float:
-        return self.confidence_model.probability([found[name] for name in CONFIDENCE_FEATURES])
+        """P(right) = P(the letters state it) x P(this candidate is it | they do)."""
+        return self.answerability(found) * self.confidence_model.probability([found[name] for name in CONFIDENCE_FEATURES])
 
     @classmethod
     def load(cls, path: Path | str = MODEL_FILE) -> "AnswerModel":
@@ -115,15 +125,20 @@ class AnswerModel:
             raise ValueError("ranker and feature list disagree")
         if tuple(obj["confidence"]["features"]) != CONFIDENCE_FEATURES:
             raise ValueError("confidence fitted for other signals")
+        answerability = answerability_features(question_model.categories)
+        if tuple(obj["answerability"]["features"]) != answerability:
+            raise ValueError("answerability fitted for other signals")
         threshold = float(obj["threshold"])
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold outside [0, 1]")
-        return cls(question_model, kind_model, ranker, Linear.from_json(obj["confidence"], len(CONFIDENCE_FEATURES)), threshold,
-                   dict(obj.get("provenance", {})))
+        return cls(question_model, kind_model, ranker, Linear.from_json(obj["confidence"], len(CONFIDENCE_FEATURES)),
+                   Linear.from_json(obj["answerability"], len(answerability)), threshold, dict(obj.get("provenance", {})))
 
     def to_json(self) -> dict:
         return {"version": VERSION, "features": list(ranker_features(self.question_model.categories)),
                 "threshold": round(float(self.threshold), 4), "provenance": self.provenance,
                 "question_model": self.question_model.to_json(),
                 "kind_model": self.kind_model.to_json(), "ranker": self.ranker.to_json(),
-                "confidence": {"features": list(CONFIDENCE_FEATURES), **self.confidence_model.to_json()}}
+                "confidence": {"features": list(CONFIDENCE_FEATURES), **self.confidence_model.to_json()},
+                "answerability": {"features": list(answerability_features(self.question_model.categories)),
+                                  **self.answerability_model.to_json()}}

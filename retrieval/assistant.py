@@ -311,7 +311,8 @@ class Assistant:
         letters = {c.sentence.doc_ordinal for c in candidates}
         structures = {o: self.letters[o].structure for o in letters}
         all_idf = {t: self._idf(t) for t in set(tokens(question))}
-        view = replace(view, letter_match={o: letter_card_match(question, self._letter_card(o), all_idf) for o in letters})
+        view = replace(view, letter_match={o: letter_card_match(question, self._letter_card(o), all_idf) for o in letters},
+                       letter_tokens={o: self.letters[o].tokens for o in letters})
         vocab = self.reader.bm25.vocab_dict
         return Considered(view, hits, passages, candidates, features(view, candidates, structures),
                           overlap(q_tokens, passages[0].text) if passages else 0.0,
@@ -336,9 +337,11 @@ class Assistant:
             # model reads the question as asking for exactly that part ("who signed it?")
             return Answer(question, None, True, 0.0, (), passages, "other",
                           reason="none of the question's words occur in the letters")
-        found = confidence_signals(considered.candidates, considered.rows, scores, float(probabilities.max()),
-                                   considered.passage_overlap, considered.unknown)
-        score = self.model.confidence(found)
+        found = confidence_signals(considered.candidates, considered.rows, scores,
+                                   dict(zip(self.model.question_model.categories, map(float, probabilities))),
+                                   considered.passage_overlap, considered.unknown, kind_probabilities)
+        answerable = self.model.answerability(found)
+        score = self.model.confidence(found)  # <= answerable: an abstention's confidence is below the threshold
         citations = [self._citation(best, float(scores[order[0]]))]
         seen_docs = {best.sentence.doc_ordinal}
         for i in order[1:]:
@@ -348,7 +351,7 @@ class Assistant:
             if other.sentence.doc_ordinal not in seen_docs:
                 citations.append(self._citation(other, float(scores[i])))
                 seen_docs.add(other.sentence.doc_ordinal)
-        if score < self.settings.abstain_threshold:
+        if answerable < self.settings.abstain_threshold:
             return Answer(question, None, True, score, (), passages, best.kind,
                           reason="the letters do not clearly answer this; the closest passages are shown",
                           signals=found)

@@ -44,7 +44,12 @@ FEATURES = (
     # the question asks what was done with a letter (written, sent, signed, dated, addressed), and a letter
     # field whose name the question uses ("What date is on ...", "What reference ...")
     "letter_act", "field_named",
+    # answerability: does the candidate's sentence (and letter) hold what the question asks for, or only its topic
+    "focus_in_sentence", "rare_coverage", "letter_coverage", "letter_missing_idf",
 )
+# the ranker reads the features before these: the answerability ones tell whether the letter states the
+# asked thing at all, not which candidate states it (on dev, giving them to the ranker lowered top-1 0.436 -> 0.408)
+RANKED = FEATURES[:FEATURES.index("focus_in_sentence")]
 _RELATIVE = (("similarity_gap", "sentence_similarity"), ("lexical_idf_gap", "lexical_idf"),
              ("context_idf_gap", "context_idf"), ("proximity_gap", "proximity"), ("letter_match_gap", "letter_match"))
 _KIND_ID = {kind: i for i, kind in enumerate(KINDS)}
@@ -71,6 +76,7 @@ class QuestionView:
     other_subject: float  # share of the question's proper names that name no letter
     focus: tuple[str, ...] = ()  # what a which/what/how-many question asks about ("officers")
     letter_match: Mapping[int, float] = field(default_factory=dict)  # letter ordinal -> letter_card_match
+    letter_tokens: Mapping[int, frozenset[str]] = field(default_factory=dict)  # each candidate letter's tokens
 
 
 def letter_card(values) -> str:
@@ -84,6 +90,24 @@ def letter_card_match(question: str, card: str, idf: Mapping[str, float]) -> flo
     letter's card covers."""
     asked = {t: idf.get(t, 0.0) for t in set(tokens(question))}
     return weighted_overlap(asked, card)
+
+
+RAREST = 2  # the question's rarest words whose presence near a span is checked (a "what/who + noun" asks ~2)
+
+
+def rarest(idf: Mapping[str, float], n: int = RAREST) -> tuple[str, ...]:
+    """The question's `n` rarest content tokens (highest idf; ties by the token, so the choice is stable)."""
+    return tuple(sorted(idf, key=lambda t: (-idf[t], t))[:n])
+
+
+def letter_coverage(idf: Mapping[str, float], letter: frozenset[str] | None) -> tuple[float, float]:
+    """(idf share of the question's tokens its letter uses anywhere, the idf of the rarest token it never
+    uses): a letter can be about the topic and still never mention the asked thing ("managing director")."""
+    if letter is None or not idf:
+        return 1.0, 0.0
+    total = sum(idf.values()) or 1.0
+    missing = [w for t, w in idf.items() if t not in letter]
+    return 1.0 - sum(missing) / total, max(missing, default=0.0)
 
 
 def focus_tokens(question: str) -> tuple[str, ...]:
@@ -187,10 +211,21 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 # filled per sentence, then copied to its candidates' rows
 _SENTENCE_COLUMNS = [_COLUMN[name] for name in (
     "sentence_similarity", "similarity_rank", "passage_rank", "passage_score", "lexical", "lexical_idf",
-    "context_idf", "boilerplate", "letter_named", "letter_top", "sentence_entities")]
+    "context_idf", "boilerplate", "letter_named", "letter_top", "sentence_entities",
+    "focus_in_sentence", "rare_coverage", "letter_coverage", "letter_missing_idf")]
 _CANDIDATE_COLUMNS = [_COLUMN[name] for name in (
     "kind", "label", "novelty", "span_words", "proximity", "has_digit", "capitalised_share", "same_kind_entities",
     "focus_in_span", "focus_after_span")]
+
+
+def _answerability(question: QuestionView, focus: set[str], rare: set[str], around: str,
+                   letter: tuple[float, float]) -> list[float]:
+    """focus_in_sentence, rare_coverage, letter_coverage, letter_missing_idf of one sentence (with its
+    neighbours): a question with nothing to look for counts as covered (1.0)."""
+    present = set(tokens(around))
+    return [sum(1 for t in focus if t in present) / len(focus) if focus else 1.0,
+            sum(1 for t in rare if t in present) / len(rare) if rare else 1.0,
+            *letter]
 
 
 def features(question: QuestionView, candidates: Sequence[Candidate],
@@ -217,6 +252,9 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
     position: list[tuple] = []  # start, span length, doc_start, doc_end
     values: list[tuple] = []
     question_words = set(tokens(question.text))
+    rare = set(rarest(question.idf))
+    by_letter = {o: letter_coverage(question.idf, question.letter_tokens.get(o))
+                 for o in {c.sentence.doc_ordinal for c in candidates}}
     for c in candidates:
         s = c.sentence
         j = sentence_at.get(id(s))
@@ -234,7 +272,8 @@ def features(question: QuestionView, candidates: Sequence[Candidate],
                 _covered(question.idf, idf_total, present),
                 _covered(question.idf, idf_total, _token_set(f"{s.previous} {body} {s.following}")),
                 float(s.boilerplate), question.named_letters.get(s.doc_ordinal, 0.0),
-                float(s.doc_ordinal == question.top_letter), len(s.entities)])
+                float(s.doc_ordinal == question.top_letter), len(s.entities),
+                *_answerability(question, focus, rare, f"{s.previous} {body} {s.following}", by_letter[s.doc_ordinal])])
             sentence_facts.append((_anchors(s.text, asked) if asked else [], kinds))
         of_sentence.append(j)
         anchors, kinds = sentence_facts[j]

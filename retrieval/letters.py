@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from index.entities import Entity
+from index.lexical import tokens
 from index.store import IndexReader, SentenceRow
 from index.structure import LetterStructure, read_structure
 
@@ -32,6 +33,7 @@ class Letter:
     acronyms: dict[str, tuple[int, int]]  # acronym -> offsets of the long form it defines
     long_forms: dict[str, str]  # acronym -> the long form's text
     structure: LetterStructure
+    tokens: frozenset[str]  # the content tokens it uses anywhere
     _parts: dict[int, "SentenceParts"] = field(default_factory=dict, compare=False, repr=False)
 
     def sentences_between(self, first: int, last: int) -> tuple[SentenceRow, ...]:
@@ -85,7 +87,7 @@ def read_letter(reader: IndexReader, ordinal: int) -> Letter:
     acronyms = acronym_definitions(text)
     return Letter(ordinal, text, entities, tuple(e.start for e in entities), sentences,
                   tuple(s.row for s in sentences), acronyms, {k: text[a:b] for k, (a, b) in acronyms.items()},
-                  read_structure(text, list(entities)))
+                  read_structure(text, list(entities)), frozenset(tokens(text)))
 
 
 class LetterCache:

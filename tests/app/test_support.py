@@ -287,7 +287,8 @@ def test_confidence_bands_come_from_the_calibrated_threshold():
     assert 1 - bands.found == pytest.approx((1 - threshold) / 2)  # half the risk of the weakest answer shown
     assert confidence_words(False, bands.found, bands) == FOUND
     assert confidence_words(False, (bands.answer + bands.found) / 2, bands) == POSSIBLE
-    assert confidence_words(False, bands.answer - 0.01, bands) == NOT_FOUND
+    # the threshold applies to the answerability: an answer given is never "Not in the letters"
+    assert confidence_words(False, bands.answer - 0.01, bands) == POSSIBLE
     assert confidence_words(True, 0.99, bands) == NOT_FOUND
 
 

@@ -183,7 +183,8 @@ def test_a_model_fitted_for_other_features_is_refused(tmp_path):
 # --- one confidence ---------------------------------------------------------------------------------
 def test_confidence_rises_with_the_rankers_margin_and_score():
     model = AnswerModel.load()
-    base = {name: 0.0 for name in CONFIDENCE_FEATURES} | {"top_score": 0.0, "margin": 0.5, "sentence_similarity": 0.5}
+    base = {name: 0.0 for name in CONFIDENCE_FEATURES} | {"top_score": 0.0, "margin": 0.5, "sentence_similarity": 0.5,
+                                                         "letter_coverage": 1.0}
     for name in ("margin", "top_score"):
         values = [model.confidence(base | {name: v}) for v in np.linspace(-2, 4, 13)]
         assert all(b >= a for a, b in zip(values, values[1:])), name

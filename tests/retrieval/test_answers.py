@@ -71,6 +71,8 @@ def test_shipped_letters_answer_with_the_right_sentence_and_span(assistant):
 @pytest.mark.parametrize("question", [
     "What is the capital of Peru?",
     "How many goals did Manchester United score last season?",  # "Manchester" names a letter; the rest does not
+    "What does Manchester United pay its players?",
+    "Who will win the league?",
 ])
 def test_abstains_when_the_letters_do_not_say(assistant, question):
     answer = assistant.ask(question)
